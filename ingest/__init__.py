@@ -1,0 +1,1 @@
+"""Ingestion: load -> split -> embed -> write, incremental and safe to interrupt."""

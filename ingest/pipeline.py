@@ -1,0 +1,249 @@
+"""The ingest pipeline: find files, skip what is current, load, split, embed in batches, write.
+
+Work is committed one document at a time (see ``qa_service.core.store``), so an interrupted
+run loses nothing: the next run skips what was finished and completes the rest.
+"""
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ingest.load import LoadError, doc_type_of, load_document
+from ingest.split import TokenSplitter
+from qa_service.core.embedder import Embedder
+from qa_service.core.schema import Chunk, DocumentInfo
+from qa_service.core.store import ChunkStore
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, doc_id: str, outcome: str) -> None: ...
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    ignored: int = 0
+    chunks_written: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "deleted": self.deleted,
+            "failed": [{"doc_id": key, "reason": reason} for key, reason in self.failed.items()],
+            "ignored": self.ignored,
+            "chunks_written": self.chunks_written,
+            "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    doc_id: str
+    root: Path
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    document: DocumentInfo
+    chunks: list[Chunk]
+    replaces: bool
+
+
+class Ingestor:
+    """Brings files into the chunk store.
+
+    >>> report = Ingestor(store, embedder, TokenSplitter(200, 40)).run([Path("docs")])
+    >>> report.added
+    ['api.md', 'ingest.md', ...]
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Embedder,
+        splitter: TokenSplitter,
+        *,
+        embed_batch: int = 128,
+        max_file_bytes: int = 100 * 2**20,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.splitter = splitter
+        self.embed_batch = embed_batch
+        self.max_file_bytes = max_file_bytes
+
+    def run(
+        self,
+        paths: Sequence[Path],
+        groups: tuple[str, ...] = (),
+        prune: bool = False,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        sources = discover(paths, report)
+        try:
+            versions = self.store.complete_versions()
+            if progress:
+                progress.start(len(sources))
+            pending: list[_Prepared] = []
+            for source in sources:
+                prepared = self._prepare(source, groups, versions, report)
+                if prepared is None:
+                    if progress:
+                        outcome = "failed" if source.doc_id in report.failed else "skipped"
+                        progress.advance(source.doc_id, outcome)
+                    continue
+                pending.append(prepared)
+                if sum(len(item.chunks) for item in pending) >= self.embed_batch:
+                    self._write(pending, report, progress)
+                    pending = []
+            self._write(pending, report, progress)
+            if prune:
+                self._prune(paths, {source.doc_id for source in sources}, report)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _prepare(
+        self,
+        source: SourceFile,
+        groups: tuple[str, ...],
+        versions: dict[str, str | None],
+        report: IngestReport,
+    ) -> _Prepared | None:
+        try:
+            size = source.path.stat().st_size
+            if size > self.max_file_bytes:
+                limit = self.max_file_bytes / 2**20
+                raise LoadError(f"file too large ({size / 2**20:.0f} MiB > {limit:.0f} MiB)")
+            data = source.path.read_bytes()
+        except (OSError, LoadError) as error:
+            report.failed[source.doc_id] = _reason(error)
+            return None
+        content_hash = hashlib.sha256(data).hexdigest()
+        version = self._version(content_hash, groups)
+        if versions.get(source.doc_id) == version:
+            report.skipped.append(source.doc_id)
+            return None
+        try:
+            loaded = load_document(source.path.name, data)
+        except LoadError as error:
+            report.failed[source.doc_id] = str(error)
+            return None
+        chunks = self.splitter.run(source.doc_id, loaded.text, loaded.page_starts)
+        document = DocumentInfo(
+            doc_id=source.doc_id,
+            title=loaded.title,
+            content_hash=content_hash,
+            version=version,
+            doc_type=loaded.doc_type,
+            source=str(source.path),
+            groups=groups,
+            date=loaded.date,
+            n_chunks=len(chunks),
+            chars=len(loaded.text),
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        return _Prepared(document, chunks, replaces=source.doc_id in versions)
+
+    def _write(
+        self, pending: list[_Prepared], report: IngestReport, progress: Progress | None
+    ) -> None:
+        if not pending:
+            return
+        # One embedding call for several documents: sentence-transformers sorts by length and
+        # batches, which a call per small document would waste.
+        vectors = self.embedder.embed(
+            [chunk.embed_text for item in pending for chunk in item.chunks]
+        )
+        offset = 0
+        for item in pending:
+            count = len(item.chunks)
+            self.store.write_document(item.document, item.chunks, vectors[offset : offset + count])
+            offset += count
+            report.chunks_written += count
+            outcome = "updated" if item.replaces else "added"
+            getattr(report, outcome).append(item.document.doc_id)
+            if progress:
+                progress.advance(item.document.doc_id, outcome)
+
+    def _prune(self, paths: Sequence[Path], found: set[str], report: IngestReport) -> None:
+        roots = [path.resolve() for path in paths if path.is_dir()]
+        for document in self.store.list_documents():
+            source = Path(document.source)
+            if document.doc_id not in found and any(source.is_relative_to(root) for root in roots):
+                self.store.delete_document(document.doc_id)
+                report.deleted.append(document.doc_id)
+
+    def _version(self, content_hash: str, groups: tuple[str, ...]) -> str:
+        recipe = "|".join(
+            [content_hash, ",".join(groups), self.splitter.fingerprint, self.embedder.name]
+        )
+        return hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def discover(paths: Sequence[Path], report: IngestReport) -> list[SourceFile]:
+    """The files under ``paths`` that a reader handles, each with its ``doc_id``.
+
+    Hidden files and folders are left out; a link that leads outside its PATH, a missing PATH
+    and a ``doc_id`` found twice are reported as failures.
+    """
+    sources: dict[str, SourceFile] = {}
+    for path in paths:
+        if not path.exists():
+            report.failed[str(path)] = "no such file or directory"
+            continue
+        root = path.resolve()
+        if root.is_file():
+            if doc_type_of(root.name) is None:
+                report.failed[root.name] = f"unsupported file type {root.suffix or '(none)'!r}"
+                continue
+            candidates = [(root, root.name)]
+        else:
+            candidates = []
+            for file in sorted(root.rglob("*")):
+                relative = file.relative_to(root)
+                if any(part.startswith(".") for part in relative.parts) or not file.is_file():
+                    continue
+                if doc_type_of(file.name) is None:
+                    report.ignored += 1
+                    continue
+                if not file.resolve().is_relative_to(root):
+                    report.failed[relative.as_posix()] = "a link to a file outside PATH"
+                    continue
+                candidates.append((file, relative.as_posix()))
+        for file, doc_id in candidates:
+            if doc_id in sources:
+                report.failed[f"{root}/{doc_id}"] = (
+                    f"doc_id {doc_id!r} also found under {sources[doc_id].root}"
+                )
+                continue
+            sources[doc_id] = SourceFile(file, doc_id, root)
+    return list(sources.values())
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return f"cannot read file: {error.strerror or error}"
+    return str(error)

@@ -1,0 +1,178 @@
+"""The ``qa`` command: ingest documents, manage them, and serve the API."""
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ingest.pipeline import IngestReport
+from qa_service.core.config import Settings
+from qa_service.core.offline import OfflineResourceError
+from qa_service.core.schema import parse_groups
+from qa_service.core.store import StoreError
+from qa_service.services import Services
+
+app = typer.Typer(help="Question answering over your documents, offline.", no_args_is_help=True)
+docs_app = typer.Typer(help="List and delete ingested documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+err = Console(stderr=True)
+out = Console(highlight=False)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+CollectionOption = Annotated[
+    str | None, typer.Option("--collection", help="Collection to use (default: QA_COLLECTION).")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = (
+            f"QA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        fail(f"bad configuration: {'; '.join(problems)}")
+
+
+def services(collection: str | None = None) -> Services:
+    try:
+        return Services(settings(), collection)
+    except (ValueError, OfflineResourceError) as error:
+        fail(f"bad configuration: {error}")
+
+
+def guarded(action: Callable[[], Any]) -> Any:
+    """Run ``action``, turning the errors a user can cause into one line on stderr."""
+    try:
+        return action()
+    except (StoreError, ValueError, OSError) as error:
+        fail(str(error))
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+class _ProgressBar:
+    """A live bar on a terminal; elsewhere (CI logs, pipes) one line per document."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("ingesting", total=None)
+        self._done, self._total = 0, 0
+
+    def start(self, total: int) -> None:
+        self._total = total
+        self._progress.update(self._task, total=total)
+
+    def advance(self, doc_id: str, outcome: str) -> None:
+        self._done += 1
+        self._progress.update(self._task, advance=1, description=doc_id[-40:])
+        if not err.is_terminal:
+            err.print(f"[{self._done}/{self._total}] {outcome} {doc_id}", markup=False)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    groups: Annotated[
+        str | None, typer.Option(help="Comma-separated groups that may read these.")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="Delete documents of PATH whose files are gone.")
+    ] = False,
+    collection: CollectionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest txt, md, html, pdf and docx files; unchanged files are skipped."""
+    group_names = guarded(lambda: parse_groups(groups))
+    qa = services(collection)
+    columns = (
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        report: IngestReport = guarded(
+            lambda: qa.ingestor.run(paths, group_names, prune, _ProgressBar(bar))
+        )
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_report(report)
+    if report.interrupted:
+        raise typer.Exit(130)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_report(report: IngestReport) -> None:
+    out.print(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.skipped)} skipped, "
+        f"{len(report.deleted)} deleted, {len(report.failed)} failed "
+        f"({report.chunks_written} chunks written in {report.seconds:.1f} s)"
+    )
+    for doc_id, reason in report.failed.items():
+        out.print(f"  failed  {doc_id}: {reason}", markup=False)
+    if report.interrupted:
+        out.print("interrupted: finished documents are stored; run the same command to finish.")
+
+
+@docs_app.command("list")
+def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) -> None:
+    """List the documents in the store."""
+    documents = guarded(lambda: services(collection).store.list_documents())
+    if as_json:
+        print_json([asdict(document) for document in documents])
+        return
+    for document in documents:
+        groups = ",".join(document.groups) or "(everyone)"
+        out.print(
+            f"{document.doc_id}  {document.doc_type}  {document.n_chunks} chunks  {groups}  "
+            f"{document.title or ''}",
+            markup=False,
+        )
+    out.print(f"{len(documents)} documents")
+
+
+@docs_app.command("delete")
+def docs_delete(
+    doc_id: Annotated[str, typer.Argument(help="The doc_id shown by `qa docs list`.")],
+    collection: CollectionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a document and all its chunks."""
+    removed = guarded(lambda: services(collection).store.delete_document(doc_id))
+    if removed == 0:
+        fail(f"no document with doc_id {doc_id!r}")
+    if as_json:
+        print_json({"deleted": doc_id, "chunks": removed})
+    else:
+        out.print(f"deleted {doc_id} ({removed} chunks)", markup=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API and the chat page."""
+    import uvicorn
+
+    from qa_service.api.main import create_app
+
+    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info")

@@ -1,0 +1,1 @@
+"""What every stage shares: settings, the offline set-up, the embedder and the chunk store."""

@@ -1,0 +1,312 @@
+"""The chunk store: chunks, their vectors and metadata in a Chroma collection.
+
+Chroma is the single source of truth: what documents exist, their content hashes and groups are
+read back from chunk metadata, so an embedded store and a Chroma server behave the same, and
+there is no second registry to drift out of step.
+
+Crash safety comes from the write order. Chunk ids carry the document's version, so a new version is
+upserted beside the old one; only once all of its chunks are in are the old version's chunks
+deleted. A run cut off midway leaves the old version whole plus some new chunks; the next run
+sees the new version incomplete (fewer chunks than its ``n_chunks``) and finishes it.
+"""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.config import Settings as ChromaSettings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from qa_service.core.config import Settings
+from qa_service.core.embedder import Embedder, Vectors
+from qa_service.core.schema import Chunk, DocumentInfo, Filters, Passage
+
+# Set deliberately rather than left to defaults: cosine matches the normalised MiniLM vectors;
+# the graph parameters trade a little ingest time for recall (checked in bench/retrieval.py).
+HNSW_CONFIGURATION: dict[str, Any] = {
+    "space": "cosine",
+    "ef_construction": 200,
+    "ef_search": 128,
+    "max_neighbors": 32,
+}
+WRITE_BATCH = 256
+_PAGE = 5000
+
+Metadata = dict[str, str | int | float | bool]
+
+
+class StoreError(RuntimeError):
+    """The store cannot be reached or refused an operation."""
+
+
+class ChunkStore(Protocol):
+    """Where chunks live; backends plug in behind these methods."""
+
+    def count(self) -> int: ...
+    def write_document(
+        self, document: DocumentInfo, chunks: Sequence[Chunk], vectors: Vectors
+    ) -> None: ...
+    def delete_document(self, doc_id: str) -> int: ...
+    def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]: ...
+    def complete_versions(self) -> dict[str, str | None]: ...
+    def search(
+        self, vector: Vectors, top_k: int, filters: Filters | None = None
+    ) -> list[Passage]: ...
+
+
+@register_embedding_function
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Hands Chroma our embedder, so its default (which downloads a model) is never used."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self._embedder = embedder
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "qa-service"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self._embedder.name}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingFunction":
+        raise StoreError("open collections through qa_service.core.store.open_chunk_store")
+
+    def default_space(self) -> Any:
+        return "cosine"
+
+
+def chroma_client(settings: Settings) -> Any:
+    """An HTTP client when ``QA_CHROMA_URL`` is set, else an embedded store in the data dir."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in {"http", "https"} or not url.hostname:
+            raise StoreError(f"QA_CHROMA_URL {settings.chroma_url!r} is not an http(s) URL")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 80),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as error:
+            raise StoreError(f"cannot reach Chroma at {settings.chroma_url}: {error}") from error
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def open_chunk_store(
+    settings: Settings, embedder: Embedder, collection: str | None = None
+) -> "ChromaChunkStore":
+    return ChromaChunkStore(chroma_client(settings), collection or settings.collection, embedder)
+
+
+class ChromaChunkStore:
+    """A Chroma collection holding one record per chunk.
+
+    >>> store = open_chunk_store(Settings(), SentenceTransformerEmbedder())
+    >>> store.count()
+    0
+    """
+
+    def __init__(self, client: Any, collection: str, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._collection = client.get_or_create_collection(
+            collection,
+            embedding_function=ChromaEmbeddingFunction(embedder),
+            configuration={"hnsw": HNSW_CONFIGURATION},
+            metadata={"embedder": embedder.name},
+        )
+
+    @property
+    def name(self) -> str:
+        return str(self._collection.name)
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def write_document(
+        self, document: DocumentInfo, chunks: Sequence[Chunk], vectors: Vectors
+    ) -> None:
+        """Store a document's chunks, then drop any other version of it (see module docstring)."""
+        if len(chunks) != len(vectors) or len(chunks) != document.n_chunks:
+            raise ValueError("a document's chunks, vectors and n_chunks must agree")
+        ids = [chunk_id(document, chunk.index) for chunk in chunks]
+        metadatas = [chunk_metadata(document, chunk) for chunk in chunks]
+        for begin in range(0, len(chunks), WRITE_BATCH):
+            end = begin + WRITE_BATCH
+            self._upsert(
+                ids[begin:end],
+                vectors[begin:end],
+                [chunk.text for chunk in chunks[begin:end]],
+                metadatas[begin:end],
+            )
+        self._collection.delete(
+            where={"$and": [{"doc_id": document.doc_id}, {"version": {"$ne": document.version}}]}
+        )
+
+    def _upsert(
+        self, ids: list[str], vectors: Vectors, texts: list[str], metadatas: list[Metadata]
+    ) -> None:
+        self._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+
+    def delete_document(self, doc_id: str) -> int:
+        found = self._collection.get(where={"doc_id": doc_id}, include=[])
+        if found["ids"]:
+            self._collection.delete(ids=found["ids"])
+        return len(found["ids"])
+
+    def complete_versions(self) -> dict[str, str | None]:
+        """``doc_id`` -> its one complete version, or ``None`` if it needs work."""
+        present: Counter[tuple[str, str]] = Counter()
+        expected: dict[tuple[str, str], int] = {}
+        for metadata in self._all_metadata():
+            version = (str(metadata["doc_id"]), str(metadata["version"]))
+            present[version] += 1
+            expected[version] = int(metadata["n_chunks"])
+        hashes: dict[str, list[str]] = defaultdict(list)
+        for doc_id, version_hash in present:
+            hashes[doc_id].append(version_hash)
+        return {
+            doc_id: found[0]
+            if len(found) == 1 and present[doc_id, found[0]] == expected[doc_id, found[0]]
+            else None
+            for doc_id, found in hashes.items()
+        }
+
+    def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]:
+        where = chroma_where(filters, {"chunk_index": 0})
+        found = self._collection.get(where=where, include=["metadatas"])
+        latest: dict[str, DocumentInfo] = {}
+        for metadata in found["metadatas"] or []:
+            document = document_from_metadata(metadata)
+            kept = latest.get(document.doc_id)
+            if kept is None or document.ingested_at > kept.ingested_at:
+                latest[document.doc_id] = document
+        return sorted(latest.values(), key=lambda document: document.doc_id)
+
+    def search(self, vector: Vectors, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        if self.count() == 0:
+            return []
+        found = self._collection.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=top_k,
+            where=chroma_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            passage_from_record(record_id, text, metadata, 1.0 - float(distance))
+            for record_id, text, metadata, distance in zip(
+                found["ids"][0],
+                (found["documents"] or [[]])[0],
+                (found["metadatas"] or [[]])[0],
+                (found["distances"] or [[]])[0],
+                strict=True,
+            )
+        ]
+
+    def _all_metadata(self) -> Iterator[Metadata]:
+        offset = 0
+        while True:
+            page = self._collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            metadatas = page["metadatas"] or []
+            yield from metadatas
+            if len(metadatas) < _PAGE:
+                return
+            offset += _PAGE
+
+
+def chunk_id(document: DocumentInfo, index: int) -> str:
+    return f"{document.doc_id}#{document.version[:16]}#{index}"
+
+
+def chunk_metadata(document: DocumentInfo, chunk: Chunk) -> Metadata:
+    metadata: Metadata = {
+        "doc_id": document.doc_id,
+        "content_hash": document.content_hash,
+        "version": document.version,
+        "doc_type": document.doc_type,
+        "source": document.source,
+        "n_chunks": document.n_chunks,
+        "chars": document.chars,
+        "ingested_at": document.ingested_at,
+        "groups": ",".join(document.groups),
+        # One boolean per group: Chroma filters on scalar fields, and access checks need "any of".
+        "public": not document.groups,
+        "chunk_index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+    metadata.update({f"group:{group}": True for group in document.groups})
+    if document.title:
+        metadata["title"] = document.title
+    if document.date:
+        metadata["date"] = _date_number(document.date)
+    if chunk.page is not None:
+        metadata["page"] = chunk.page
+    return metadata
+
+
+def document_from_metadata(metadata: Metadata) -> DocumentInfo:
+    date_number = metadata.get("date")
+    return DocumentInfo(
+        doc_id=str(metadata["doc_id"]),
+        title=str(metadata["title"]) if "title" in metadata else None,
+        content_hash=str(metadata["content_hash"]),
+        version=str(metadata["version"]),
+        doc_type=str(metadata["doc_type"]),
+        source=str(metadata["source"]),
+        groups=tuple(group for group in str(metadata["groups"]).split(",") if group),
+        date=dt.datetime.strptime(str(date_number), "%Y%m%d").date() if date_number else None,
+        n_chunks=int(metadata["n_chunks"]),
+        chars=int(metadata["chars"]),
+        ingested_at=str(metadata["ingested_at"]),
+    )
+
+
+def passage_from_record(record_id: str, text: str, metadata: Metadata, score: float) -> Passage:
+    page = metadata.get("page")
+    return Passage(
+        chunk_id=record_id,
+        doc_id=str(metadata["doc_id"]),
+        title=str(metadata["title"]) if "title" in metadata else None,
+        text=text,
+        start=int(metadata["start"]),
+        end=int(metadata["end"]),
+        score=score,
+        page=int(page) if page is not None else None,
+        metadata=dict(metadata),
+    )
+
+
+def chroma_where(filters: Filters | None, *extra: dict[str, Any]) -> dict[str, Any] | None:
+    """Translate ``Filters`` into a Chroma ``where`` clause (``None`` when nothing restricts)."""
+    clauses: list[dict[str, Any]] = list(extra)
+    if filters is not None:
+        if filters.doc_ids is not None:
+            clauses.append({"doc_id": {"$in": list(filters.doc_ids) or [""]}})
+        if filters.doc_types is not None:
+            clauses.append({"doc_type": {"$in": list(filters.doc_types) or [""]}})
+        if filters.groups is not None:
+            readable = [{"public": True}] + [{f"group:{g}": True} for g in filters.groups]
+            clauses.append(readable[0] if len(readable) == 1 else {"$or": readable})
+        if filters.date_from is not None:
+            clauses.append({"date": {"$gte": _date_number(filters.date_from)}})
+        if filters.date_to is not None:
+            clauses.append({"date": {"$lte": _date_number(filters.date_to)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _date_number(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day

@@ -1,0 +1,40 @@
+"""Builds the pipeline's components from settings, each once and only when first needed."""
+
+from functools import cached_property
+
+from ingest.pipeline import Ingestor
+from ingest.split import TokenSplitter
+from qa_service.core.config import Settings
+from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder
+from qa_service.core.offline import enforce_offline
+from qa_service.core.store import ChromaChunkStore, open_chunk_store
+from qa_service.retrieve import DenseRetriever, Retriever
+
+
+class Services:
+    def __init__(self, settings: Settings, collection: str | None = None) -> None:
+        self.settings = settings
+        self.collection = collection or settings.collection
+        enforce_offline(settings.cache_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return SentenceTransformerEmbedder(batch_size=self.settings.embed_batch_size)
+
+    @cached_property
+    def store(self) -> ChromaChunkStore:
+        return open_chunk_store(self.settings, self.embedder, self.collection)
+
+    @cached_property
+    def splitter(self) -> TokenSplitter:
+        return TokenSplitter(self.settings.chunk_size, self.settings.chunk_overlap)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.store, self.embedder, self.splitter, embed_batch=self.settings.ingest_batch
+        )
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return DenseRetriever(self.store, self.embedder)

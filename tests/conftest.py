@@ -1,0 +1,41 @@
+"""Shared fixtures. pytest runs with sockets disabled except loopback (see pyproject.toml)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa_service.core.config import Settings
+from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder
+from qa_service.core.offline import enforce_offline
+from qa_service.services import Services
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+INTERPOL_NEWS = SHARED / "corpus" / "interpol-news"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline(tmp_path_factory: pytest.TempPathFactory) -> None:
+    enforce_offline(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("QA_CHROMA_URL", raising=False)
+    monkeypatch.setenv("QA_DATA_DIR", str(tmp_path / "data"))
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def services(settings: Settings, embedder: Embedder) -> Iterator[Services]:
+    """Services over a fresh embedded store, sharing the session's model."""
+    built = Services(settings)
+    built.embedder = embedder
+    yield built

@@ -1,0 +1,125 @@
+"""The ``qa`` command as a user runs it: real processes, exit codes, JSON, interruptions."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import samples
+from tests.conftest import INTERPOL_NEWS
+
+QA = str(Path(sys.executable).parent / "qa")
+
+
+def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([QA, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return {**environment, "QA_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_ingest_list_delete_round_trip(env: dict[str, str]) -> None:
+    first = qa("ingest", str(INTERPOL_NEWS), "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    assert len(json.loads(first.stdout)["added"]) == 5
+
+    second = qa("ingest", str(INTERPOL_NEWS), env=env)
+    assert second.returncode == 0
+    assert "0 added, 0 updated, 5 skipped" in second.stdout
+
+    listed = json.loads(qa("docs", "list", "--json", env=env).stdout)
+    assert [d["doc_id"] for d in listed] == sorted(p.name for p in INTERPOL_NEWS.glob("*.txt"))
+    assert listed[1]["n_chunks"] > 0 and listed[1]["groups"] == []
+
+    deleted = qa("docs", "delete", listed[0]["doc_id"], "--json", env=env)
+    assert json.loads(deleted.stdout) == {"deleted": listed[0]["doc_id"], "chunks": 3}
+    assert len(json.loads(qa("docs", "list", "--json", env=env).stdout)) == 4
+
+
+def test_failures_set_the_exit_code_and_name_each_reason(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    samples.write_mixed_folder(tmp_path / "mixed")
+    result = qa("ingest", str(tmp_path / "mixed"), env=env)
+    assert result.returncode == 1
+    assert "5 added" in result.stdout and "5 failed" in result.stdout
+    assert "failed  broken.pdf: corrupt or unreadable PDF" in result.stdout
+    assert "failed  image.txt: binary file" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["docs", "delete", "nope.txt"], "error: no document with doc_id 'nope.txt'"),
+        (["ingest", "docs", "--groups", "bad group!"], "error: group 'bad group!' is not allowed"),
+    ],
+)
+def test_errors_are_one_line_on_stderr(env: dict[str, str], args: list[str], message: str) -> None:
+    result = qa(*args, env=env)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_bad_configuration_is_one_line(env: dict[str, str]) -> None:
+    result = qa("docs", "list", env={**env, "QA_COLLECTION": "x"})
+    assert result.returncode == 1 and "bad configuration" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _many_documents(folder: Path, copies: int) -> int:
+    folder.mkdir()
+    for copy in range(copies):
+        for path in sorted(INTERPOL_NEWS.glob("*.txt")):
+            text = path.read_text(encoding="utf-8")
+            (folder / f"{copy:02d}-{path.name}").write_text(f"Copy {copy}.\n{text}")
+    return copies * 5
+
+
+def _stop_midway(folder: Path, env: dict[str, str], stop: signal.Signals) -> Any:
+    """Start an ingest, let three documents land, then send ``stop``."""
+    process = subprocess.Popen(
+        [QA, "ingest", str(folder), "--json"],
+        env={**env, "QA_INGEST_BATCH": "8"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    landed = 0
+    for line in process.stderr:
+        landed += " added " in line
+        if landed == 3:
+            break
+    process.send_signal(stop)
+    stdout, _ = process.communicate(timeout=120)
+    return process.returncode, stdout
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_a_stopped_ingest_is_finished_by_the_next_run(
+    env: dict[str, str], tmp_path: Path, stop: signal.Signals
+) -> None:
+    total = _many_documents(tmp_path / "many", copies=8)
+    code, stdout = _stop_midway(tmp_path / "many", env, stop)
+    if stop == signal.SIGINT:
+        assert code == 130
+        report = json.loads(stdout)
+        assert report["interrupted"] and 3 <= len(report["added"]) < total
+    else:
+        assert code == -signal.SIGKILL
+
+    finish = qa("ingest", str(tmp_path / "many"), "--json", env=env)
+    assert finish.returncode == 0, finish.stderr
+    report = json.loads(finish.stdout)
+    assert len(report["skipped"]) >= 3 and len(report["added"]) + len(report["skipped"]) == total
+
+    again = json.loads(qa("ingest", str(tmp_path / "many"), "--json", env=env).stdout)
+    assert len(again["skipped"]) == total  # every document complete, nothing half-written

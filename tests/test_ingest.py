@@ -1,0 +1,159 @@
+"""Ingest into a real embedded Chroma with the real MiniLM model."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import IngestReport
+from qa_service.core import store as store_module
+from qa_service.core.store import ChromaChunkStore
+from qa_service.services import Services
+from tests import samples
+from tests.conftest import INTERPOL_NEWS
+
+
+def chunk_records(services: Services) -> dict[str, dict[str, object]]:
+    found = services.store._collection.get(include=["metadatas", "documents"])
+    return {
+        record_id: {**metadata, "text": text}
+        for record_id, metadata, text in zip(
+            found["ids"], found["metadatas"], found["documents"], strict=True
+        )
+    }
+
+
+def test_interpol_news_is_ingested_once_then_skipped(services: Services) -> None:
+    first = services.ingestor.run([INTERPOL_NEWS])
+    assert sorted(first.added) == sorted(path.name for path in INTERPOL_NEWS.glob("*.txt"))
+    assert len(first.added) == 5 and first.ok and first.chunks_written == services.store.count()
+    before = chunk_records(services)
+
+    second = services.ingestor.run([INTERPOL_NEWS])
+    assert len(second.skipped) == 5 and not second.added and second.chunks_written == 0
+    assert chunk_records(services) == before
+
+
+def test_stored_chunks_quote_their_document_exactly(services: Services) -> None:
+    services.ingestor.run([INTERPOL_NEWS])
+    for record in chunk_records(services).values():
+        text = (INTERPOL_NEWS / str(record["doc_id"])).read_text(encoding="utf-8")
+        assert text[int(str(record["start"])) : int(str(record["end"]))] == record["text"]
+    titles = {document.doc_id: document.title for document in services.store.list_documents()}
+    assert titles["001_833621d1c7e724e7.txt"] == (
+        "Interpol chief hails cooperation with MENA security services"
+    )
+
+
+def test_bad_files_are_reported_and_the_rest_ingested(services: Services, tmp_path: Path) -> None:
+    samples.write_mixed_folder(tmp_path / "mixed")
+    report = services.ingestor.run([tmp_path / "mixed"])
+    assert sorted(report.added) == [
+        "calendar.docx", "legacy.txt", "notes/roster.md", "operation.html", "report.pdf",
+    ]  # fmt: skip
+    assert set(report.failed) == {"broken.pdf", "image.txt", "empty.md", "blank.txt", "locked.pdf"}
+    assert "binary" in report.failed["image.txt"] and "encrypted" in report.failed["locked.pdf"]
+    assert report.ignored == 1 and not report.ok
+    pdf = next(d for d in services.store.list_documents() if d.doc_id == "report.pdf")
+    assert pdf.doc_type == "pdf" and pdf.title == "Liaison office report"
+
+
+def test_a_changed_file_is_replaced_without_stale_chunks(
+    services: Services, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(INTERPOL_NEWS, corpus)
+    services.ingestor.run([corpus])
+    changed = corpus / "000_bacf7507a92bc4d7.txt"
+    changed.write_text("A short replacement text about the Lyon meeting.", encoding="utf-8")
+
+    report = services.ingestor.run([corpus])
+    assert report.updated == ["000_bacf7507a92bc4d7.txt"] and len(report.skipped) == 4
+    records = [r for r in chunk_records(services).values() if r["doc_id"] == changed.name]
+    assert [r["text"] for r in records] == ["A short replacement text about the Lyon meeting."]
+    assert services.store.complete_versions()[changed.name] == records[0]["version"]
+
+
+def test_prune_removes_documents_whose_files_are_gone(services: Services, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(INTERPOL_NEWS, corpus)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "memo.md").write_text("# Memo\n\nKept: not under the pruned PATH.\n")
+    services.ingestor.run([corpus, elsewhere])
+    (corpus / "004_310e22f54dfcc9c5.txt").unlink()
+
+    assert services.ingestor.run([corpus]).deleted == []
+    report = services.ingestor.run([corpus], prune=True)
+    assert report.deleted == ["004_310e22f54dfcc9c5.txt"]
+    remaining = {document.doc_id for document in services.store.list_documents()}
+    assert "004_310e22f54dfcc9c5.txt" not in remaining and "memo.md" in remaining
+    assert {r["doc_id"] for r in chunk_records(services).values()} == remaining
+
+
+def test_new_groups_reingest_and_are_stored(services: Services) -> None:
+    services.ingestor.run([INTERPOL_NEWS])
+    report = services.ingestor.run([INTERPOL_NEWS], groups=("analysts", "cyber"))
+    assert len(report.updated) == 5
+    assert {d.groups for d in services.store.list_documents()} == {("analysts", "cyber")}
+
+
+def test_problem_paths_are_failures_not_crashes(services: Services, tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "same.md").write_text(f"# Same name\n\nIn {folder.name}.\n")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("Outside the corpus.")
+    (first / "link.txt").symlink_to(outside)
+
+    report = services.ingestor.run([first, second, tmp_path / "missing"])
+    assert report.added == ["same.md"]
+    assert report.failed["link.txt"] == "a link to a file outside PATH"
+    assert "also found under" in report.failed[f"{second}/same.md"]
+    assert report.failed[str(tmp_path / "missing")] == "no such file or directory"
+
+
+class _InterruptedStore(ChromaChunkStore):
+    """The real store, cut off (as by Ctrl-C) after ``budget`` batches reach Chroma."""
+
+    budget = 3
+
+    def _upsert(self, *args: object, **kwargs: object) -> None:
+        if self.budget == 0:
+            raise KeyboardInterrupt
+        self.budget -= 1
+        super()._upsert(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_interrupted_run_is_finished_by_the_next(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(INTERPOL_NEWS, corpus)
+    services.ingestor.run([corpus])
+    reference = {k: v["version"] for k, v in chunk_records(services).items()}
+    for path in sorted(corpus.glob("*.txt"))[:3]:
+        path.write_text(path.read_text() + "\nAn added closing paragraph.\n" * 30)
+
+    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)  # so a document spans several batches
+    services.store.__class__ = _InterruptedStore
+    interrupted: IngestReport = services.ingestor.run([corpus])
+    assert interrupted.interrupted and not interrupted.ok
+    assert len(interrupted.updated) < 3
+    half_done = services.store.complete_versions()
+    assert None in half_done.values()  # a document caught midway: old and new chunks side by side
+    old_chunks = {
+        k for k, v in chunk_records(services).items() if v["version"] in reference.values()
+    }
+    assert {k for k in reference if k.split("#")[0] not in interrupted.updated} <= old_chunks
+
+    services.store.__class__ = ChromaChunkStore
+    finished = services.ingestor.run([corpus])
+    assert finished.ok and len(finished.updated) == 3 - len(interrupted.updated)
+
+    fresh = Services(services.settings, collection="fresh-reference")
+    fresh.embedder = services.embedder
+    fresh.ingestor.run([corpus])
+    assert set(chunk_records(services)) == set(chunk_records(fresh))
+    assert all(version is not None for version in services.store.complete_versions().values())
