@@ -142,7 +142,7 @@ class Ingestor:
             report.failed[source.doc_id] = _reason(error)
             return None
         content_hash = hashlib.sha256(data).hexdigest()
-        version = self._version(content_hash, groups)
+        version = self._version(source.doc_id, content_hash, groups)
         if versions.get(source.doc_id) == version:
             report.skipped.append(source.doc_id)
             return None
@@ -172,17 +172,14 @@ class Ingestor:
     ) -> None:
         if not pending:
             return
-        # One embedding call for several documents: sentence-transformers sorts by length and
-        # batches, which a call per small document would waste.
+        # One embedding call and one store write for several documents: sentence-transformers
+        # sorts by length and batches, and Chroma's cost is mostly per call.
         vectors = self.embedder.embed(
             [chunk.embed_text for item in pending for chunk in item.chunks]
         )
-        offset = 0
+        self.store.write_documents([(item.document, item.chunks) for item in pending], vectors)
         for item in pending:
-            count = len(item.chunks)
-            self.store.write_document(item.document, item.chunks, vectors[offset : offset + count])
-            offset += count
-            report.chunks_written += count
+            report.chunks_written += len(item.chunks)
             outcome = "updated" if item.replaces else "added"
             getattr(report, outcome).append(item.document.doc_id)
             if progress:
@@ -196,10 +193,15 @@ class Ingestor:
                 self.store.delete_document(document.doc_id)
                 report.deleted.append(document.doc_id)
 
-    def _version(self, content_hash: str, groups: tuple[str, ...]) -> str:
-        recipe = "|".join(
-            [content_hash, ",".join(groups), self.splitter.fingerprint, self.embedder.name]
-        )
+    def _version(self, doc_id: str, content_hash: str, groups: tuple[str, ...]) -> str:
+        parts = [
+            doc_id,
+            content_hash,
+            ",".join(groups),
+            self.splitter.fingerprint,
+            self.embedder.name,
+        ]
+        recipe = "|".join(parts)
         return hashlib.sha256(recipe.encode()).hexdigest()
 
 

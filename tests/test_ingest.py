@@ -117,7 +117,7 @@ def test_problem_paths_are_failures_not_crashes(services: Services, tmp_path: Pa
 class _InterruptedStore(ChromaChunkStore):
     """The real store, cut off (as by Ctrl-C) after ``budget`` batches reach Chroma."""
 
-    budget = 3
+    budget = 0
 
     def _upsert(self, *args: object, **kwargs: object) -> None:
         if self.budget == 0:
@@ -133,24 +133,34 @@ def test_an_interrupted_run_is_finished_by_the_next(
     shutil.copytree(INTERPOL_NEWS, corpus)
     services.ingestor.run([corpus])
     reference = {k: v["version"] for k, v in chunk_records(services).items()}
-    for path in sorted(corpus.glob("*.txt"))[:3]:
+    changed = sorted(corpus.glob("*.txt"))[:3]
+    for path in changed:
         path.write_text(path.read_text() + "\nAn added closing paragraph.\n" * 30)
 
-    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)  # so a document spans several batches
+    # Write each document on its own, two chunks a batch, and cut the run off after the first
+    # batch of the second changed document.
+    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
+    services.ingestor.embed_batch = 1
+    first_chunks = len(services.splitter.run(changed[0].name, changed[0].read_text()))
     services.store.__class__ = _InterruptedStore
+    services.store.budget = (first_chunks + 1) // 2 + 1  # type: ignore[attr-defined]
     interrupted: IngestReport = services.ingestor.run([corpus])
     assert interrupted.interrupted and not interrupted.ok
-    assert len(interrupted.updated) < 3
+    assert interrupted.updated == [changed[0].name]
     half_done = services.store.complete_versions()
-    assert None in half_done.values()  # a document caught midway: old and new chunks side by side
-    old_chunks = {
+    assert half_done[changed[1].name] is None  # its old and new chunks side by side
+    assert (
+        half_done[changed[2].name]
+        == reference[next(k for k in reference if k.startswith(changed[2].name))]
+    )
+    still_old = {
         k for k, v in chunk_records(services).items() if v["version"] in reference.values()
     }
-    assert {k for k in reference if k.split("#")[0] not in interrupted.updated} <= old_chunks
+    assert {k for k in reference if not k.startswith(changed[0].name)} <= still_old
 
     services.store.__class__ = ChromaChunkStore
     finished = services.ingestor.run([corpus])
-    assert finished.ok and len(finished.updated) == 3 - len(interrupted.updated)
+    assert finished.ok and finished.updated == [path.name for path in changed[1:]]
 
     fresh = Services(services.settings, collection="fresh-reference")
     fresh.embedder = services.embedder

@@ -38,6 +38,7 @@ WRITE_BATCH = 256
 _PAGE = 5000
 
 Metadata = dict[str, str | int | float | bool]
+DocumentChunks = tuple[DocumentInfo, Sequence[Chunk]]
 
 
 class StoreError(RuntimeError):
@@ -48,9 +49,7 @@ class ChunkStore(Protocol):
     """Where chunks live; backends plug in behind these methods."""
 
     def count(self) -> int: ...
-    def write_document(
-        self, document: DocumentInfo, chunks: Sequence[Chunk], vectors: Vectors
-    ) -> None: ...
+    def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None: ...
     def delete_document(self, doc_id: str) -> int: ...
     def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]: ...
     def complete_versions(self) -> dict[str, str | None]: ...
@@ -134,25 +133,33 @@ class ChromaChunkStore:
     def count(self) -> int:
         return int(self._collection.count())
 
-    def write_document(
-        self, document: DocumentInfo, chunks: Sequence[Chunk], vectors: Vectors
-    ) -> None:
-        """Store a document's chunks, then drop any other version of it (see module docstring)."""
-        if len(chunks) != len(vectors) or len(chunks) != document.n_chunks:
-            raise ValueError("a document's chunks, vectors and n_chunks must agree")
-        ids = [chunk_id(document, chunk.index) for chunk in chunks]
-        metadatas = [chunk_metadata(document, chunk) for chunk in chunks]
-        for begin in range(0, len(chunks), WRITE_BATCH):
+    def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None:
+        """Store documents' chunks, then drop any other version of them (see module docstring).
+
+        ``vectors`` holds one row per chunk, in the order of ``documents`` and their chunks.
+        Several documents go in one call because Chroma's cost is mostly per call.
+        """
+        ids: list[str] = []
+        texts: list[str] = []
+        metadatas: list[Metadata] = []
+        for document, chunks in documents:
+            if len(chunks) != document.n_chunks:
+                raise ValueError(f"{document.doc_id}: chunks and n_chunks disagree")
+            ids.extend(chunk_id(document, chunk.index) for chunk in chunks)
+            texts.extend(chunk.text for chunk in chunks)
+            metadatas.extend(chunk_metadata(document, chunk) for chunk in chunks)
+        if len(vectors) != len(ids):
+            raise ValueError(f"{len(ids)} chunks but {len(vectors)} vectors")
+        for begin in range(0, len(ids), WRITE_BATCH):
             end = begin + WRITE_BATCH
-            self._upsert(
-                ids[begin:end],
-                vectors[begin:end],
-                [chunk.text for chunk in chunks[begin:end]],
-                metadatas[begin:end],
+            self._upsert(ids[begin:end], vectors[begin:end], texts[begin:end], metadatas[begin:end])
+        if documents:
+            # A version belongs to one document, so one "$nin" covers every document here.
+            doc_ids = [document.doc_id for document, _ in documents]
+            versions = [document.version for document, _ in documents]
+            self._collection.delete(
+                where={"$and": [{"doc_id": {"$in": doc_ids}}, {"version": {"$nin": versions}}]}
             )
-        self._collection.delete(
-            where={"$and": [{"doc_id": document.doc_id}, {"version": {"$ne": document.version}}]}
-        )
 
     def _upsert(
         self, ids: list[str], vectors: Vectors, texts: list[str], metadatas: list[Metadata]
