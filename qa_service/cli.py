@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
 from qa_service.core.offline import OfflineResourceError
-from qa_service.core.schema import parse_groups
+from qa_service.core.schema import Filters, parse_groups
 from qa_service.core.store import StoreError
 from qa_service.services import Services
 
@@ -130,6 +130,43 @@ def _print_report(report: IngestReport) -> None:
         out.print(f"  failed  {doc_id}: {reason}", markup=False)
     if report.interrupted:
         out.print("interrupted: finished documents are stored; run the same command to finish.")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain language.")],
+    top_k: Annotated[int | None, typer.Option(help="Passages to retrieve.", min=1, max=50)] = None,
+    groups: Annotated[
+        str | None, typer.Option(help="Answer only from documents these groups may read.")
+    ] = None,
+    collection: CollectionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question from the ingested documents, with cited sources."""
+    from qa_service.answer import Question, QuestionError
+    from qa_service.api.schemas import AskResponse
+    from qa_service.generate.base import GenerationError
+
+    group_names = guarded(lambda: parse_groups(groups)) if groups is not None else None
+    qa = services(collection)
+    asked = Question(question, filters=Filters(groups=group_names), top_k=top_k)
+    try:
+        answer = qa.answerer.run(asked)
+    except (QuestionError, GenerationError, StoreError) as error:
+        fail(str(error))
+    if as_json:
+        sys.stdout.write(AskResponse.of(answer).model_dump_json(indent=2) + "\n")
+        return
+    out.print(answer.answer, markup=False)
+    if answer.citations:
+        out.print("\nSources:")
+    for citation in answer.citations:
+        title = f" ({citation.title})" if citation.title else ""
+        out.print(
+            f"[{citation.n}] {citation.doc_id}{title}, characters {citation.start}-{citation.end}:"
+            f'\n    "{citation.quote}"',
+            markup=False,
+        )
 
 
 @docs_app.command("list")

@@ -4,10 +4,15 @@ from functools import cached_property
 
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
+from qa_service.answer import AnswerService
+from qa_service.cite import CitationChecker
+from qa_service.compose import Composer, ExtractiveComposer, GenerativeComposer
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder
 from qa_service.core.offline import enforce_offline
 from qa_service.core.store import ChromaChunkStore, open_chunk_store
+from qa_service.generate.base import Generator
+from qa_service.prompts import Prompts
 from qa_service.retrieve import DenseRetriever, Retriever
 
 
@@ -38,3 +43,34 @@ class Services:
     @cached_property
     def retriever(self) -> Retriever:
         return DenseRetriever(self.store, self.embedder)
+
+    @cached_property
+    def prompts(self) -> Prompts:
+        return Prompts(self.settings.prompts_dir)
+
+    @cached_property
+    def generator(self) -> Generator | None:
+        """The language model, or ``None`` in extractive mode."""
+        if self.settings.llm == "extractive":
+            return None
+        from qa_service.generate.factory import build_generator
+
+        return build_generator(self.settings)
+
+    @cached_property
+    def answerer(self) -> AnswerService:
+        composer: Composer = (
+            GenerativeComposer(self.generator, self.prompts)
+            if self.generator is not None
+            else ExtractiveComposer(self.embedder, self.prompts)
+        )
+        return AnswerService(
+            self.retriever,
+            composer,
+            CitationChecker(self.embedder, min_support=self.settings.min_support),
+            self.prompts,
+            assistant=self.generator,
+            top_k=self.settings.top_k,
+            min_retrieval_score=self.settings.min_retrieval_score,
+            max_question_chars=self.settings.max_question_chars,
+        )

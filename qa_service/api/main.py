@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from qa_service.api.routes import health
+from qa_service.api.routes import ask, health
 from qa_service.api.state import ServiceState
 from qa_service.core.config import Settings
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="qa-service", version="0.1.0", lifespan=lifespan)
     app.state.qa = state
     app.include_router(health.router)
+    app.include_router(ask.router)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,96 @@
+"""Request and response bodies of the HTTP API (the shapes in CONTRACT.md)."""
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa_service.answer import Answer, Question, Turn
+from qa_service.core.schema import Filters
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc_ids: list[str] | None = Field(None, max_length=1000)
+    doc_types: list[Literal["txt", "md", "html", "pdf", "docx"]] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Length and emptiness are checked by the answer service, so the message is the same
+    # for the API and the command line.
+    question: str = Field(max_length=100_000)
+    top_k: int | None = Field(None, ge=1, le=50)
+    history: list[TurnIn] = Field(default_factory=list, max_length=50)
+    filters: FiltersIn | None = None
+
+    def to_question(self, groups: tuple[str, ...] | None) -> Question:
+        wanted = self.filters or FiltersIn()
+        return Question(
+            text=self.question,
+            history=tuple(Turn(turn.role, turn.content) for turn in self.history),
+            filters=Filters(
+                doc_ids=tuple(wanted.doc_ids) if wanted.doc_ids is not None else None,
+                doc_types=tuple(wanted.doc_types) if wanted.doc_types is not None else None,
+                groups=groups,
+                date_from=wanted.date_from,
+                date_to=wanted.date_to,
+            ),
+            top_k=self.top_k,
+        )
+
+
+class CitationOut(BaseModel):
+    n: int
+    doc_id: str
+    title: str | None
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class PassageOut(BaseModel):
+    chunk_id: str
+    doc_id: str
+    title: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+
+
+class AskResponse(BaseModel):
+    answer: str
+    refused: bool
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    timings_ms: dict[str, float]
+    standalone_question: str
+    language: str
+
+    @classmethod
+    def of(cls, answer: Answer) -> "AskResponse":
+        return cls(
+            answer=answer.answer,
+            refused=answer.refused,
+            citations=[CitationOut(**asdict(citation)) for citation in answer.citations],
+            passages=[
+                PassageOut(**{k: v for k, v in asdict(p).items() if k != "metadata"})
+                for p in answer.passages
+            ],
+            timings_ms=answer.timings_ms,
+            standalone_question=answer.standalone_question,
+            language=answer.language,
+        )

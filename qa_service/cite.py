@@ -1,0 +1,198 @@
+"""Citation checking: every sentence of an answer must be backed by a quoted passage span.
+
+For each sentence the checker scores every candidate span of every passage (one sentence, or
+two adjacent ones) by two explainable measures, and keeps the best:
+- ``lexical``: the share of the sentence's content words (stemmed) that the span contains;
+  a number or a name (a capitalised word) in the sentence that the span lacks makes the span
+  unusable, since an invented date or person is the costliest error a summary can make;
+- ``semantic``: cosine similarity of the two MiniLM embeddings.
+``support = lexical_weight * lexical + (1 - lexical_weight) * semantic``. A citation stays
+only if its passage supports the sentence; a wrong number is moved to the passage that does;
+a sentence no passage supports is dropped and listed in ``unsupported``.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+
+from qa_service.core.embedder import Embedder
+from qa_service.core.schema import Passage
+from qa_service.sentences import content_terms, names, numbers, split_sentences
+
+_MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_END_PUNCTUATION = re.compile(r"[.!?؟。]+$")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``quote == document_text[start:end]``: the exact words that support the claim."""
+
+    n: int
+    doc_id: str
+    title: str | None
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Support:
+    passage: int
+    start: int  # within the passage text
+    end: int
+    lexical: float
+    semantic: float
+    score: float
+
+
+@dataclass
+class CheckedAnswer:
+    answer: str
+    citations: list[Citation]
+    unsupported: list[str] = field(default_factory=list)
+    corrected: int = 0  # citation numbers moved to the passage that supports the sentence
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.citations)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    text: str
+    cited: tuple[int, ...]  # 1-based passage numbers, as written by the generator
+
+
+def parse_claims(answer: str) -> list[_Claim]:
+    """Sentences of ``answer`` with the ``[n]`` markers that follow them."""
+    claims: list[_Claim] = []
+    for sentence in split_sentences(answer):
+        text = sentence.text
+        # A marker that opens a sentence ("... Lyon. [2] Next") belongs to the previous one.
+        leading = re.match(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+", text)
+        if leading and claims:
+            previous = claims[-1]
+            claims[-1] = _Claim(previous.text, previous.cited + _marker_numbers(leading.group()))
+            text = text[leading.end() :]
+        cited = _marker_numbers(text)
+        claim = _MARKERS.sub("", text).strip()
+        if claim and re.search(r"\w", claim):
+            claims.append(_Claim(claim, cited))
+    return claims
+
+
+def _marker_numbers(text: str) -> tuple[int, ...]:
+    found = (int(n) for group in _MARKERS.findall(text) for n in group.split(","))
+    return tuple(dict.fromkeys(found))
+
+
+class CitationChecker:
+    """Checks and repairs the citations of an answer against the passages it was written from.
+
+    >>> checked = CitationChecker(embedder).run("It met in Lyon [2].", passages)
+    >>> checked.citations[0].quote
+    'The meeting was held at INTERPOL headquarters in Lyon.'
+    """
+
+    def __init__(
+        self, embedder: Embedder, min_support: float = 0.5, lexical_weight: float = 0.5
+    ) -> None:
+        self.embedder = embedder
+        self.min_support = min_support
+        self.lexical_weight = lexical_weight
+
+    def run(self, answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
+        claims = parse_claims(answer)
+        spans = [
+            (index, start, end)
+            for index, passage in enumerate(passages)
+            for start, end in _candidate_spans(passage.text)
+        ]
+        if not claims or not spans:
+            return CheckedAnswer("", [], [claim.text for claim in claims])
+        texts = [claim.text for claim in claims] + [passages[i].text[s:e] for i, s, e in spans]
+        vectors = self.embedder.embed(texts)
+        similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
+
+        numbered: dict[tuple[str, int, int], Citation] = {}
+        sentences: list[str] = []
+        checked = CheckedAnswer("", [])
+        for row, claim in enumerate(claims):
+            best = self._best_per_passage(claim.text, passages, spans, similarity[row])
+            kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
+            if not kept:
+                strongest = max(best.values(), key=lambda support: support.score)
+                if strongest.score < self.min_support:
+                    checked.unsupported.append(claim.text)
+                    continue
+                kept = [strongest.passage + 1]
+                checked.corrected += bool(claim.cited)
+            markers = []
+            for n in kept:
+                citation = self._citation(passages[n - 1], best[n - 1], len(numbered) + 1)
+                key = (citation.chunk_id, citation.start, citation.end)
+                citation = numbered.setdefault(key, citation)
+                markers.append(citation.n)
+            sentences.append(_with_markers(claim.text, sorted(set(markers))))
+        checked.answer = " ".join(sentences)
+        checked.citations = sorted(numbered.values(), key=lambda citation: citation.n)
+        return checked
+
+    def _supports(self, support: Support | None) -> bool:
+        return support is not None and support.score >= self.min_support
+
+    def _best_per_passage(
+        self,
+        claim: str,
+        passages: Sequence[Passage],
+        spans: list[tuple[int, int, int]],
+        similarity: np.ndarray,
+    ) -> dict[int, Support]:
+        terms, claim_numbers, claim_names = content_terms(claim), numbers(claim), names(claim)
+        best: dict[int, Support] = {}
+        for column, (index, start, end) in enumerate(spans):
+            span = passages[index].text[start:end]
+            span_words = {word.lower() for word in re.findall(r"\w+", span)}
+            if not claim_numbers <= numbers(span) or not claim_names <= span_words:
+                lexical = 0.0
+            else:
+                lexical = len(terms & content_terms(span)) / len(terms) if terms else 0.0
+            semantic = float(similarity[column])
+            score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
+            if index not in best or score > best[index].score:
+                best[index] = Support(index, start, end, lexical, semantic, score)
+        return best
+
+    @staticmethod
+    def _citation(passage: Passage, support: Support, n: int) -> Citation:
+        return Citation(
+            n=n,
+            doc_id=passage.doc_id,
+            title=passage.title,
+            chunk_id=passage.chunk_id,
+            quote=passage.text[support.start : support.end],
+            start=passage.start + support.start,
+            end=passage.start + support.end,
+            score=round(support.score, 4),
+        )
+
+
+def _candidate_spans(text: str) -> list[tuple[int, int]]:
+    """Each sentence of a passage, and each pair of adjacent sentences."""
+    sentences = split_sentences(text)
+    singles = [(s.start, s.end) for s in sentences]
+    pairs = [(a.start, b.end) for a, b in pairwise(sentences)]
+    return singles + pairs
+
+
+def _with_markers(claim: str, markers: list[int]) -> str:
+    tags = "".join(f"[{n}]" for n in markers)
+    punctuation = _END_PUNCTUATION.search(claim)
+    if punctuation:
+        return f"{claim[: punctuation.start()].rstrip()} {tags}{punctuation.group()}"
+    return f"{claim} {tags}"

@@ -1,0 +1,100 @@
+"""Composers write a draft answer with ``[n]`` markers from a question and its passages.
+
+The draft is then checked by ``qa_service.cite``; a composer need not be trusted.
+"""
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from qa_service.core.embedder import Embedder
+from qa_service.core.schema import Passage
+from qa_service.generate.base import Generator
+from qa_service.prompts import Prompts
+from qa_service.sentences import content_terms, split_sentences
+
+
+class Composer(Protocol):
+    name: str
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
+
+
+class GenerativeComposer:
+    """A language model writes the answer from the numbered passages (see ``prompts/``)."""
+
+    def __init__(self, generator: Generator, prompts: Prompts) -> None:
+        self.generator = generator
+        self.prompts = prompts
+        self.name = generator.name
+
+    def messages(
+        self, question: str, passages: Sequence[Passage]
+    ) -> list[SystemMessage | HumanMessage]:
+        shown = "\n\n".join(
+            self.prompts.render(
+                "passage", n=n, title=passage.title or passage.doc_id, text=passage.text
+            )
+            for n, passage in enumerate(passages, start=1)
+        )
+        return [
+            SystemMessage(self.prompts.render("system", refusal=self.prompts.refusal("en"))),
+            HumanMessage(self.prompts.render("answer", passages=shown, question=question)),
+        ]
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        return self.generator.stream(self.messages(question, passages))
+
+
+class ExtractiveComposer:
+    """No language model: quotes the passage sentences closest to the question.
+
+    Sentences are ranked like the citation checker ranks support (content-word overlap and
+    embedding similarity), so the answer is deterministic and fast.
+    """
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        prompts: Prompts,
+        max_sentences: int = 2,
+        min_score: float = 0.35,
+        lexical_weight: float = 0.5,
+        runner_up_margin: float = 0.1,
+    ) -> None:
+        self.embedder = embedder
+        self.prompts = prompts
+        self.max_sentences = max_sentences
+        self.min_score = min_score
+        self.lexical_weight = lexical_weight
+        self.runner_up_margin = runner_up_margin
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        candidates = [
+            (n, sentence.text)
+            for n, passage in enumerate(passages, start=1)
+            for sentence in split_sentences(passage.text)
+        ]
+        if not candidates:
+            yield self.prompts.refusal("en")
+            return
+        vectors = self.embedder.embed([question] + [text for _, text in candidates])
+        similarity = vectors[1:] @ vectors[0]
+        terms = content_terms(question)
+        scored = []
+        for (n, text), semantic in zip(candidates, similarity, strict=True):
+            lexical = len(terms & content_terms(text)) / len(terms) if terms else 0.0
+            score = self.lexical_weight * lexical + (1 - self.lexical_weight) * float(semantic)
+            scored.append((score, n, text))
+        scored.sort(key=lambda item: -item[0])
+        # A runner-up far behind the best is usually about something else: leave it out.
+        floor = max(self.min_score, scored[0][0] - self.runner_up_margin)
+        chosen = [item for item in scored[: self.max_sentences] if item[0] >= floor]
+        if not chosen:
+            yield self.prompts.refusal("en")
+            return
+        for index, (_, n, text) in enumerate(chosen):
+            yield ("" if index == 0 else " ") + f"{text} [{n}]"

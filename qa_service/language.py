@@ -1,0 +1,29 @@
+"""Which language a question is written in: English, French or Arabic.
+
+Three languages with clear signals (Arabic script; French function words and accents) do not
+need a statistical detector, which would also be unstable on short questions.
+"""
+
+import re
+
+NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
+
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
+_LATIN_OR_ARABIC_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u0600-\u06ff]")
+_FRENCH_WORDS = frozenset({
+    "le", "la", "les", "des", "du", "un", "une", "est", "sont", "qui", "que", "quel", "quelle",
+    "quels", "quelles", "où", "quand", "comment", "pourquoi", "combien", "lors", "dans", "avec",
+    "pour", "par", "sur", "au", "aux", "été", "ont", "qu'est-ce", "ce", "cette", "ces",
+})  # fmt: skip
+
+
+def detect_language(text: str) -> str:
+    letters = _LATIN_OR_ARABIC_LETTER.findall(text)
+    if letters and sum(bool(_ARABIC.match(char)) for char in letters) > len(letters) / 3:
+        return "ar"
+    words = re.findall(r"[\w'\u2019-]+", text.lower())
+    french = sum(word.replace("\u2019", "'") in _FRENCH_WORDS for word in words)
+    accents = len(re.findall(r"[éèêàùçôîâû]", text.lower()))
+    if french >= 2 or (french >= 1 and accents >= 1):
+        return "fr"
+    return "en"

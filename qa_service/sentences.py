@@ -1,0 +1,68 @@
+"""Sentences with exact character spans, and the content words used to compare them."""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import pysbd
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_STOPWORDS = frozenset(STOPWORDS_EN) | {
+    "also", "has", "have", "had", "its", "their", "his", "her", "which", "who", "what", "when",
+    "where", "how", "did", "does", "do", "from", "about", "according", "documents", "document",
+    "was", "were", "been", "being", "would", "could", "should", "can", "may", "than", "so",
+    "there", "these", "those", "them", "they", "he", "she", "we", "our", "you", "said",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+
+
+@cache
+def _segmenter(language: str) -> pysbd.Segmenter:
+    return pysbd.Segmenter(language=language, clean=False, char_span=True)
+
+
+def split_sentences(text: str, language: str = "en") -> list[Sentence]:
+    """Sentences of ``text``, trimmed, each with ``text[start:end] == sentence.text``."""
+    sentences = []
+    for span in _segmenter(language if language in {"en", "fr", "ar"} else "en").segment(text):
+        raw = text[span.start : span.end]
+        start = span.start + len(raw) - len(raw.lstrip())
+        end = span.start + len(raw.rstrip())
+        if end > start:
+            sentences.append(Sentence(text[start:end], start, end))
+    return sentences
+
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed words that carry meaning: no stopwords, no one-letter tokens."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return set(_stemmer.stemWords([w for w in words if w not in _STOPWORDS and len(w) > 1]))
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words past the first of each sentence (people, places, bodies), lowercased."""
+    found: set[str] = set()
+    for sentence in split_sentences(text):
+        words = _WORD.findall(sentence.text)
+        found.update(
+            word.lower()
+            for word in words[1:]
+            if word[0].isupper() and word.lower() not in _STOPWORDS and len(word) > 1
+        )
+    return found
+
+
+def numbers(text: str) -> set[str]:
+    return {number.replace(",", "") for number in _NUMBER.findall(text)}

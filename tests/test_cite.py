@@ -1,0 +1,117 @@
+"""The citation checker on hand-made passages: wrong numbers, unsupported claims, exact quotes."""
+
+import pytest
+
+from qa_service.cite import CitationChecker, parse_claims
+from qa_service.core.embedder import Embedder
+from qa_service.core.schema import Passage
+
+DOCUMENT = (
+    "The 8th Chiefs of Police Meeting took place in Lyon on 3 and 4 September. "
+    "It brought together police leaders from 17 countries. "
+    "Delegates discussed cryptocurrency fraud and drone threats.\n\n"
+    "Operation Sandstorm led to 41 arrests in three countries. "
+    "Investigators seized 3 vehicles and 12 kilograms of cannabis."
+)
+
+
+def passage(n: int, start: int, end: int) -> Passage:
+    return Passage(
+        chunk_id=f"report.txt#v#{n}",
+        doc_id="report.txt",
+        title="Report",
+        text=DOCUMENT[start:end],
+        start=start,
+        end=end,
+        score=0.5,
+    )
+
+
+SPLIT = DOCUMENT.index("Operation")
+PASSAGES = [passage(0, 0, SPLIT - 2), passage(1, SPLIT, len(DOCUMENT))]
+
+
+@pytest.fixture(scope="module")
+def checker(embedder: Embedder) -> CitationChecker:
+    return CitationChecker(embedder)
+
+
+def test_a_right_citation_is_kept_with_an_exact_quote(checker: CitationChecker) -> None:
+    checked = checker.run("The meeting was held in Lyon [1].", PASSAGES)
+    assert checked.answer == "The meeting was held in Lyon [1]."
+    (citation,) = checked.citations
+    assert (
+        citation.quote
+        == "The 8th Chiefs of Police Meeting took place in Lyon on 3 and 4 September."
+    )
+    assert DOCUMENT[citation.start : citation.end] == citation.quote
+    assert citation.doc_id == "report.txt" and citation.n == 1 and not checked.corrected
+
+
+def test_a_wrong_number_is_moved_to_the_supporting_passage(checker: CitationChecker) -> None:
+    checked = checker.run("Operation Sandstorm resulted in 41 arrests [1].", PASSAGES)
+    assert checked.answer == "Operation Sandstorm resulted in 41 arrests [1]."
+    assert checked.citations[0].chunk_id == "report.txt#v#1" and checked.corrected == 1
+    assert DOCUMENT[checked.citations[0].start : checked.citations[0].end].startswith("Operation")
+
+
+def test_numbers_outside_the_passages_are_repaired(checker: CitationChecker) -> None:
+    checked = checker.run("Police leaders from 17 countries attended [7].", PASSAGES)
+    assert checked.citations[0].chunk_id == "report.txt#v#0"
+    assert "17 countries" in checked.citations[0].quote
+
+
+def test_an_unsupported_sentence_is_dropped(checker: CitationChecker) -> None:
+    answer = "The meeting was in Lyon [1]. The INTERPOL president opened it with a speech [1]."
+    checked = checker.run(answer, PASSAGES)
+    assert checked.answer == "The meeting was in Lyon [1]."
+    assert checked.unsupported == ["The INTERPOL president opened it with a speech."]
+
+
+def test_a_changed_number_is_not_supported(checker: CitationChecker) -> None:
+    checked = checker.run("Operation Sandstorm led to 14 arrests [2].", PASSAGES)
+    assert not checked.supported and checked.answer == ""
+
+
+def test_citations_are_numbered_in_order_of_appearance(checker: CitationChecker) -> None:
+    answer = (
+        "Investigators seized 12 kilograms of cannabis [2]. The meeting was in Lyon [1]. "
+        "They also seized 3 vehicles [2]."
+    )
+    checked = checker.run(answer, PASSAGES)
+    assert checked.answer == (
+        "Investigators seized 12 kilograms of cannabis [1]. The meeting was in Lyon [2]. "
+        "They also seized 3 vehicles [1]."
+    )
+    assert [c.n for c in checked.citations] == [1, 2]
+    for citation in checked.citations:
+        assert DOCUMENT[citation.start : citation.end] == citation.quote
+
+
+def test_the_same_span_gets_the_same_number(checker: CitationChecker) -> None:
+    checked = checker.run("The meeting was in Lyon [1]. It took place in Lyon [1].", PASSAGES)
+    assert len(checked.citations) == 1 and checked.answer.count("[1]") == 2
+
+
+def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    claims = parse_claims("It was in Lyon. [2] Delegates discussed drones [1, 2]. Thanks.")
+    assert [(c.text, c.cited) for c in claims] == [
+        ("It was in Lyon.", (2,)),
+        ("Delegates discussed drones.", (1, 2)),
+        ("Thanks.", ()),
+    ]
+
+
+def test_nothing_to_check(checker: CitationChecker) -> None:
+    assert not checker.run("", PASSAGES).supported
+    assert not checker.run("The meeting was in Lyon [1].", []).supported
+
+
+def test_an_invented_name_is_not_supported(checker: CitationChecker) -> None:
+    checked = checker.run("Operation Sandstorm was led by Inspector Moreau [2].", PASSAGES)
+    assert not checked.supported and checked.unsupported
+
+
+def test_names_in_the_source_are_supported(checker: CitationChecker) -> None:
+    checked = checker.run("Operation Sandstorm led to arrests in three countries [2].", PASSAGES)
+    assert checked.answer == "Operation Sandstorm led to arrests in three countries [1]."
