@@ -1,13 +1,12 @@
 """The FastAPI skeleton: liveness at once, readiness once the store and model are loaded."""
 
-import socket
-
 from fastapi.testclient import TestClient
 
 from qa_service.api.main import create_app
 from qa_service.core.config import Settings
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
+from tests.servers import free_port
 
 
 def test_health_and_readiness(services: Services) -> None:
@@ -24,9 +23,7 @@ def test_health_and_readiness(services: Services) -> None:
 
 
 def test_not_ready_when_the_store_is_unreachable(settings: Settings) -> None:
-    with socket.socket() as probe:  # a loopback port with nobody listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a loopback port with nobody listening
     app = create_app(settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{port}"}))
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200

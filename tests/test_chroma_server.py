@@ -2,26 +2,17 @@
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.servers import free_port, running_server
 
 
 @pytest.fixture
@@ -29,37 +20,12 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma, "the chroma CLI comes with the chromadb package"
-    server = subprocess.Popen(
-        [
-            chroma,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
+    command = [chroma, "run", "--path", str(tmp_path / "server")]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else "exited"
-            assert time.monotonic() < deadline, "chroma run did not start within 60 s"
-            time.sleep(0.2)
+    environment = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    with running_server(command, f"{url}/api/v2/heartbeat", tmp_path / "chroma.log", environment):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_ingest_and_retrieve_through_a_chroma_server(

@@ -2,15 +2,12 @@
 
 import hashlib
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
@@ -29,6 +26,7 @@ from qa_service.generate.model_files import (
     smollm2_gguf,
 )
 from qa_service.generate.openai_compatible import openai_generator
+from tests.servers import free_port, running_server
 
 REPO = Path(__file__).resolve().parent.parent
 # Outside tmp_path so the 1.1 GB assembly happens once per machine, not once per run.
@@ -224,12 +222,6 @@ def test_factory_builds_local_from_the_cached_file(qwen_path: Path) -> None:
 WEEKDAYS = [HumanMessage("List the days of the week, then list them again.")]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
@@ -237,28 +229,9 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf())]
     command += ["--model_alias", "smollm2", "--n_ctx", "2048", "--verbose", "False"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, log_path.read_text()[-2000:]
-            assert time.monotonic() < deadline, "llama_cpp.server did not start within 60 s"
-            time.sleep(0.2)
+    with running_server(command, f"{url}/models", log_path):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def server_settings(settings: Settings, url: str, **update: object) -> Settings:

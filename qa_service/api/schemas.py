@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa_service.answer import Answer, Question, Turn
+from qa_service.cite import Citation
 from qa_service.core.schema import Filters
 
 
@@ -49,17 +50,6 @@ class AskRequest(BaseModel):
         )
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc_id: str
-    title: str | None
-    chunk_id: str
-    quote: str
-    start: int
-    end: int
-    score: float
-
-
 class PassageOut(BaseModel):
     chunk_id: str
     doc_id: str
@@ -74,7 +64,7 @@ class PassageOut(BaseModel):
 class AskResponse(BaseModel):
     answer: str
     refused: bool
-    citations: list[CitationOut]
+    citations: list[Citation]
     passages: list[PassageOut]
     timings_ms: dict[str, float]
     standalone_question: str
@@ -85,7 +75,7 @@ class AskResponse(BaseModel):
         return cls(
             answer=answer.answer,
             refused=answer.refused,
-            citations=[CitationOut(**asdict(citation)) for citation in answer.citations],
+            citations=answer.citations,
             passages=[
                 PassageOut(**{k: v for k, v in asdict(p).items() if k != "metadata"})
                 for p in answer.passages

@@ -46,7 +46,7 @@ async def ask_stream(body: AskRequest, services: ServicesDep) -> EventSourceResp
             async for kind, value in iterate_in_threadpool(services.answerer.stream(question)):
                 if isinstance(value, Answer):
                     response = AskResponse.of(value)
-                    citations = [citation.model_dump() for citation in response.citations]
+                    citations = response.model_dump(mode="json")["citations"]
                     yield ServerSentEvent(json.dumps(citations), event="citations")
                     yield ServerSentEvent(response.model_dump_json(), event="done")
                 else:
