@@ -16,6 +16,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# llama-cpp-python compiles llama.cpp. An image runs on CPUs other than the build machine's,
+# so the build is portable (no -march=native) and never taken from a native wheel cache.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+ENV CMAKE_ARGS="-DGGML_NATIVE=OFF"
+
 # torch first and on its own, as the CPU build; the check stops a multi-GB CUDA build slipping in.
 COPY requirements.lock ./
 RUN pip install ${PACKAGE_INDEX_URL:+--index-url "$PACKAGE_INDEX_URL"} \
@@ -38,6 +45,7 @@ RUN useradd --create-home --uid 10001 qa \
 
 # Nothing is fetched at run time: models ship in the installed packages, telemetry is off.
 ENV QA_DATA_DIR=/data \
+    QA_PROMPTS_DIR=/app/prompts \
     CORPUS=/app/docs \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
