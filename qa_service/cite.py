@@ -109,13 +109,13 @@ class CitationChecker:
     def run(self, answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
         claims = parse_claims(answer)
         spans = [
-            (index, start, end)
+            _Span(index, start, end, passage.text[start:end])
             for index, passage in enumerate(passages)
             for start, end in _candidate_spans(passage.text)
         ]
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
-        texts = [claim.text for claim in claims] + [passages[i].text[s:e] for i, s, e in spans]
+        texts = [claim.text for claim in claims] + [span.text for span in spans]
         vectors = self.embedder.embed(texts)
         similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
 
@@ -123,7 +123,7 @@ class CitationChecker:
         sentences: list[str] = []
         checked = CheckedAnswer("", [])
         for row, claim in enumerate(claims):
-            best = self._best_per_passage(claim.text, passages, spans, similarity[row])
+            best = self._best_per_passage(claim.text, spans, similarity[row])
             kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
             if not kept:
                 strongest = max(best.values(), key=lambda support: support.score)
@@ -147,25 +147,21 @@ class CitationChecker:
         return support is not None and support.score >= self.min_support
 
     def _best_per_passage(
-        self,
-        claim: str,
-        passages: Sequence[Passage],
-        spans: list[tuple[int, int, int]],
-        similarity: np.ndarray,
+        self, claim: str, spans: list["_Span"], similarity: np.ndarray
     ) -> dict[int, Support]:
         terms, claim_numbers, claim_names = content_terms(claim), numbers(claim), names(claim)
         best: dict[int, Support] = {}
-        for column, (index, start, end) in enumerate(spans):
-            span = passages[index].text[start:end]
-            span_words = {word.lower() for word in re.findall(r"\w+", span)}
-            if not claim_numbers <= numbers(span) or not claim_names <= span_words:
+        for column, span in enumerate(spans):
+            if not claim_numbers <= span.numbers or not claim_names <= span.words:
                 lexical = 0.0
             else:
-                lexical = len(terms & content_terms(span)) / len(terms) if terms else 0.0
+                lexical = len(terms & span.terms) / len(terms) if terms else 0.0
             semantic = float(similarity[column])
             score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
-            if index not in best or score > best[index].score:
-                best[index] = Support(index, start, end, lexical, semantic, score)
+            if span.passage not in best or score > best[span.passage].score:
+                best[span.passage] = Support(
+                    span.passage, span.start, span.end, lexical, semantic, score
+                )
         return best
 
     @staticmethod
@@ -180,6 +176,16 @@ class CitationChecker:
             end=passage.start + support.end,
             score=round(support.score, 4),
         )
+
+
+class _Span:
+    """A candidate quote, with the word sets every sentence is compared against, made once."""
+
+    def __init__(self, passage: int, start: int, end: int, text: str) -> None:
+        self.passage, self.start, self.end, self.text = passage, start, end, text
+        self.terms = content_terms(text)
+        self.numbers = numbers(text)
+        self.words = {word.lower() for word in re.findall(r"\w+", text)}
 
 
 def _candidate_spans(text: str) -> list[tuple[int, int]]:
