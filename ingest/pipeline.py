@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.load import LoadError, doc_type_of, load_document
-from ingest.split import TokenSplitter
+from ingest.split import Splitter
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.core.store import ChunkStore
@@ -60,6 +60,40 @@ class SourceFile:
     doc_id: str
     root: Path
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def read(self, max_bytes: int) -> bytes:
+        size = self.path.stat().st_size
+        if size > max_bytes:
+            limit = max_bytes / 2**20
+            raise LoadError(f"file too large ({size / 2**20:.0f} MiB > {limit:.0f} MiB)")
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class TextDocument:
+    """A document handed over as text rather than as a file (an evaluation corpus in BEIR
+    layout). It is read exactly as a ``.txt`` file holding ``text`` would be: its first line is
+    the title, and chunk offsets point into ``text``.
+    """
+
+    doc_id: str
+    text: str
+    location: str = "(text)"
+    name: str = "document.txt"
+
+    def read(self, max_bytes: int) -> bytes:
+        return self.text.encode("utf-8")
+
+
+Source = SourceFile | TextDocument
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -80,7 +114,7 @@ class Ingestor:
         self,
         store: ChunkStore,
         embedder: Embedder,
-        splitter: TokenSplitter,
+        splitter: Splitter,
         *,
         embed_batch: int = 128,
         max_file_bytes: int = 100 * 2**20,
@@ -102,22 +136,7 @@ class Ingestor:
         report = IngestReport()
         sources = discover(paths, report)
         try:
-            versions = self.store.complete_versions()
-            if progress:
-                progress.start(len(sources))
-            pending: list[_Prepared] = []
-            for source in sources:
-                prepared = self._prepare(source, groups, versions, report)
-                if prepared is None:
-                    if progress:
-                        outcome = "failed" if source.doc_id in report.failed else "skipped"
-                        progress.advance(source.doc_id, outcome)
-                    continue
-                pending.append(prepared)
-                if sum(len(item.chunks) for item in pending) >= self.embed_batch:
-                    self._write(pending, report, progress)
-                    pending = []
-            self._write(pending, report, progress)
+            self._ingest(sources, groups, report, progress)
             if prune:
                 self._prune(paths, {source.doc_id for source in sources}, report)
         except KeyboardInterrupt:
@@ -125,19 +144,61 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
+    def run_texts(
+        self,
+        documents: Sequence[TextDocument],
+        groups: tuple[str, ...] = (),
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Ingest documents given as text; incremental like ``run``, by ``doc_id`` and content."""
+        started = time.perf_counter()
+        report = IngestReport()
+        unique: dict[str, TextDocument] = {}
+        for document in documents:
+            if document.doc_id in unique:
+                report.failed[document.doc_id] = f"doc_id {document.doc_id!r} given twice"
+            else:
+                unique[document.doc_id] = document
+        try:
+            self._ingest(list(unique.values()), groups, report, progress)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest(
+        self,
+        sources: Sequence[Source],
+        groups: tuple[str, ...],
+        report: IngestReport,
+        progress: Progress | None,
+    ) -> None:
+        versions = self.store.complete_versions()
+        if progress:
+            progress.start(len(sources))
+        pending: list[_Prepared] = []
+        for source in sources:
+            prepared = self._prepare(source, groups, versions, report)
+            if prepared is None:
+                if progress:
+                    outcome = "failed" if source.doc_id in report.failed else "skipped"
+                    progress.advance(source.doc_id, outcome)
+                continue
+            pending.append(prepared)
+            if sum(len(item.chunks) for item in pending) >= self.embed_batch:
+                self._write(pending, report, progress)
+                pending = []
+        self._write(pending, report, progress)
+
     def _prepare(
         self,
-        source: SourceFile,
+        source: Source,
         groups: tuple[str, ...],
         versions: dict[str, str | None],
         report: IngestReport,
     ) -> _Prepared | None:
         try:
-            size = source.path.stat().st_size
-            if size > self.max_file_bytes:
-                limit = self.max_file_bytes / 2**20
-                raise LoadError(f"file too large ({size / 2**20:.0f} MiB > {limit:.0f} MiB)")
-            data = source.path.read_bytes()
+            data = source.read(self.max_file_bytes)
         except (OSError, LoadError) as error:
             report.failed[source.doc_id] = _reason(error)
             return None
@@ -147,7 +208,7 @@ class Ingestor:
             report.skipped.append(source.doc_id)
             return None
         try:
-            loaded = load_document(source.path.name, data)
+            loaded = load_document(source.name, data)
         except LoadError as error:
             report.failed[source.doc_id] = str(error)
             return None
@@ -158,7 +219,7 @@ class Ingestor:
             content_hash=content_hash,
             version=version,
             doc_type=loaded.doc_type,
-            source=str(source.path),
+            source=source.location,
             groups=groups,
             date=loaded.date,
             n_chunks=len(chunks),

@@ -1,11 +1,23 @@
 """Token-sized chunks with exact character offsets into the document's text."""
 
 from bisect import bisect_right
+from typing import Protocol
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.normalize import normalize_whitespace
 from qa_service.core.schema import Chunk
+
+
+class Splitter(Protocol):
+    """Cuts a document's text into chunks whose offsets point into that text."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the chunking; a change of it makes the next ingest re-embed every document."""
+        ...
+
+    def run(self, doc_id: str, text: str, page_starts: tuple[int, ...] = ()) -> list[Chunk]: ...
 
 
 class TokenSplitter:
@@ -57,6 +69,54 @@ class TokenSplitter:
                     end=end,
                     embed_text=piece,
                     page=_page_of(start, page_starts),
+                )
+            )
+            cursor, previous = found, piece
+        return chunks
+
+
+class CharacterSplitter:
+    """Chunks of at most ``chunk_size`` characters, cut at paragraph, line, then word breaks.
+
+    LangChain's general-purpose character splitter on the raw text, as its RAG tutorials use it:
+    the naive baseline that ``qa eval --config naive`` measures against.
+
+    >>> chunks = CharacterSplitter(chunk_size=1000).run("a.txt", text)
+    >>> all(text[c.start:c.end] == c.text and len(c.text) <= 1000 for c in chunks)
+    True
+    """
+
+    def __init__(self, chunk_size: int = 1000, chunk_overlap: int = 0) -> None:
+        if not 0 <= chunk_overlap < chunk_size:
+            raise ValueError("chunk_overlap must be at least 0 and smaller than chunk_size")
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self._splitter = RecursiveCharacterTextSplitter(
+            chunk_size=chunk_size, chunk_overlap=chunk_overlap
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return f"characters:{self.chunk_size}:{self.chunk_overlap}"
+
+    def run(self, doc_id: str, text: str, page_starts: tuple[int, ...] = ()) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        cursor, previous = 0, ""
+        # Pieces come in order and stripped of surrounding whitespace; the search starts at the
+        # previous piece's start because overlapping pieces can share text.
+        for index, piece in enumerate(self._splitter.split_text(text)):
+            found = text.find(piece, cursor + (piece == previous))
+            if found < 0:
+                raise RuntimeError(f"splitter returned text not in {doc_id}: {piece[:40]!r}")
+            chunks.append(
+                Chunk(
+                    doc_id=doc_id,
+                    index=index,
+                    text=piece,
+                    start=found,
+                    end=found + len(piece),
+                    embed_text=piece,
+                    page=_page_of(found, page_starts),
                 )
             )
             cursor, previous = found, piece
