@@ -202,6 +202,105 @@ def docs_delete(
         out.print(f"deleted {doc_id} ({removed} chunks)", markup=False)
 
 
+@app.command(name="eval")
+def evaluate(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder (docs/evaluation.md).")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for results.json and report.html.")
+    ] = None,
+    gate: Annotated[
+        Path | None, typer.Option(help="YAML thresholds; exit status 3 if one is missed.")
+    ] = None,
+    retrieval_only: Annotated[
+        bool, typer.Option("--retrieval-only", help="Measure retrieval; generate no answers.")
+    ] = False,
+    config: Annotated[
+        str, typer.Option(help="Pipelines side by side, e.g. default,naive.")
+    ] = "default",
+    baseline: Annotated[
+        Path | None, typer.Option(help="A previous results.json to compare with.")
+    ] = None,
+    sample: Annotated[
+        int | None, typer.Option(help="N answerable + N unanswerable, fixed seed.", min=1)
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Measure retrieval, answers, citations, refusals and latency on a dataset."""
+    from eval.harness import EvalOptions
+    from eval.harness import evaluate as run_evaluation
+    from eval.pipelines import parse_configs
+    from eval.progress import ConsoleStages
+    from qa_service.generate.base import GenerationError
+
+    options = EvalOptions(
+        dataset=dataset,
+        out=out_dir or Path("eval-results") / dataset.resolve().name,
+        configs=guarded(lambda: parse_configs(config)),
+        retrieval_only=retrieval_only,
+        sample=sample,
+        limit=limit,
+        baseline=baseline,
+        gate=gate,
+    )
+    qa = services()
+    try:
+        with ConsoleStages(err) as stages:
+            outcome = guarded(lambda: run_evaluation(options, qa, stages))
+    except GenerationError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted: embedded documents are kept; run the same command to go on", 130)
+    failures = [str(failure) for failure in outcome.gate_failures or []]
+    if as_json:
+        print_json(
+            {
+                "results": str(outcome.results_path),
+                "report": str(outcome.report_path),
+                "metrics": {
+                    run["config"]: run["metrics"]
+                    for run in [outcome.results, *outcome.results["configs"].values()]
+                },
+                "gate": None
+                if outcome.gate_failures is None
+                else {"passed": not failures, "failures": failures},
+            }
+        )
+    else:
+        _print_evaluation(outcome.results)
+        out.print(f"results: {outcome.results_path}\nreport:  {outcome.report_path}")
+    for failure in failures:
+        err.print(f"gate failed: {failure}", markup=False)
+    if failures:
+        raise typer.Exit(3)
+    if outcome.gate_failures is not None and not as_json:
+        out.print("gate passed")
+
+
+def _print_evaluation(results: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from eval.report import summary_rows
+
+    runs = [results, *results["configs"].values()]
+    table = Table(
+        title=f"{results['dataset']['name']}: {results['dataset']['questions']} questions"
+    )
+    table.add_column("metric")
+    for run in runs:
+        table.add_column(run["config"], justify="right")
+    for row in summary_rows(runs):
+        digits = 0 if row["metric"].endswith(("p50", "p95")) else 3
+        table.add_row(
+            row["metric"],
+            *(
+                "n/a" if cell["value"] is None else f"{cell['value']:.{digits}f}"
+                for cell in row["cells"]
+            ),
+        )
+    out.print(table)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

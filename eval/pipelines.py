@@ -1,0 +1,125 @@
+"""Named pipeline configurations that ``qa eval --config`` runs side by side on the same data.
+
+- ``default``: the service as configured (``QA_*`` settings): token chunks, the ``AnswerService``
+  behind ``qa ask`` and ``/v1/ask``, checked citations.
+- ``naive``: the plain RAG baseline (``qa_service.naive``): 1000-character chunks, top 4
+  passages, LangChain's RAG prompt, every passage listed as a source, nothing checked.
+
+Each configuration's chunking gets its own collection, named from a hash of the corpus, the
+chunking and the embedder, so a second run over the same corpus embeds nothing.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol
+
+from ingest.pipeline import Ingestor
+from ingest.split import CharacterSplitter, Splitter, TokenSplitter
+from qa_service.answer import Answer, Question
+from qa_service.core.schema import Filters, Passage
+from qa_service.core.store import open_chunk_store
+from qa_service.naive import NaiveAnswerService
+from qa_service.retrieve import DenseRetriever, Retriever
+from qa_service.services import Services
+
+NAIVE_CHUNK_CHARS = 1000
+NAIVE_TOP_K = 4
+
+
+class Answerer(Protocol):
+    def run(self, question: Question) -> Answer: ...
+
+
+class RecordingRetriever:
+    """Passes searches through and remembers the last query, so the evaluation can rank the
+    documents for exactly the query the answerer used (rewritten or translated), deeper."""
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+        self.last_query: str | None = None
+
+    def run(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        self.last_query = query
+        return self.inner.run(query, top_k, filters)
+
+
+@dataclass
+class Pipeline:
+    name: str
+    description: str
+    collection: str
+    ingestor: Ingestor
+    retriever: RecordingRetriever
+    build_answerer: Callable[[], Answerer] = field(repr=False)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """Built on first use, so a retrieval-only run never loads a language model."""
+        return self.build_answerer()
+
+
+CONFIGS = {
+    "default": "the service as configured: token chunks, checked citations",
+    "naive": (
+        f"{NAIVE_CHUNK_CHARS}-character chunks, top {NAIVE_TOP_K} passages, LangChain's RAG "
+        "prompt, every passage listed as a source, no citation checking"
+    ),
+}
+
+
+def parse_configs(text: str) -> list[str]:
+    """``"default,naive"`` -> ``["default", "naive"]``; ``ValueError`` names an unknown one."""
+    names = list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown configuration {', '.join(unknown) or '(none)'}: choose from "
+            f"{', '.join(CONFIGS)}"
+        )
+    return names
+
+
+def build_pipeline(name: str, base: Services, dataset: str, corpus_fingerprint: str) -> Pipeline:
+    """The configuration ``name`` over the dataset's own collection.
+
+    ``base`` holds what every configuration shares: settings, embedder, language model.
+    """
+    settings = base.settings
+    splitter: Splitter
+    if name == "naive":
+        splitter = CharacterSplitter(NAIVE_CHUNK_CHARS, 0)
+    else:
+        splitter = TokenSplitter(settings.chunk_size, settings.chunk_overlap)
+    collection = collection_name(dataset, corpus_fingerprint, splitter, base.embedder.name)
+    store = open_chunk_store(settings, base.embedder, collection)
+    retriever = RecordingRetriever(DenseRetriever(store, base.embedder))
+    ingestor = Ingestor(store, base.embedder, splitter, embed_batch=settings.ingest_batch)
+
+    def naive_answerer() -> Answerer:
+        prompt_file = base.prompts.folder / "naive_rag.md"
+        return NaiveAnswerService(retriever, prompt_file, base.generator, top_k=NAIVE_TOP_K)
+
+    def default_answerer() -> Answerer:
+        # The very AnswerService that qa ask and /v1/ask use, over this collection; one
+        # embedder and one language model in memory, however many configurations run.
+        services = Services(settings, collection)
+        services.embedder = base.embedder
+        services.generator = base.generator
+        services.retriever = retriever
+        return services.answerer
+
+    build = naive_answerer if name == "naive" else default_answerer
+    return Pipeline(name, CONFIGS[name], collection, ingestor, retriever, build)
+
+
+def collection_name(
+    dataset: str, corpus_fingerprint: str, splitter: Splitter, embedder_name: str
+) -> str:
+    """``eval-<dataset>-<hash of corpus, chunking and embedder>``, a valid Chroma name."""
+    recipe = "|".join([corpus_fingerprint, splitter.fingerprint, embedder_name])
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", dataset).strip("-")[:40] or "dataset"
+    return f"eval-{slug}-{digest}"
