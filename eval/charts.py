@@ -7,7 +7,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
-from eval.metrics import metric_value
+from eval.metrics import find_metric
 
 _COLOURS = ["#3366aa", "#dd8833", "#449944", "#aa4466"]
 
@@ -17,7 +17,7 @@ def metric_bars(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str |
     shown = [key for key in keys if any(_value(run, key) is not None for run in runs)]
     if not shown:
         return None
-    figure = Figure(figsize=(8, 0.45 * len(shown) * len(runs) + 1.2))
+    figure = Figure(figsize=(8, 0.22 * len(shown) * len(runs) + 1.0))
     axes = figure.subplots()
     height = 0.8 / len(runs)
     for index, run in enumerate(runs):
@@ -34,10 +34,10 @@ def metric_bars(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str |
             error_kw={"ecolor": "#333333", "capsize": 2, "linewidth": 0.8},
         )
     axes.set_yticks([row + 0.4 - height / 2 for row in range(len(shown))], shown)
-    axes.invert_yaxis()
     axes.set_xlim(0, 1)
     axes.grid(axis="x", alpha=0.3)
-    axes.legend(loc="lower right")
+    axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=len(runs), frameon=False)
+    axes.invert_yaxis()
     return _svg(figure)
 
 
@@ -61,7 +61,7 @@ def latency_histogram(runs: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def _value(run: Mapping[str, Any], key: str) -> float | None:
-    return metric_value(run["metrics"], key)
+    return find_metric(run["metrics"], key)
 
 
 def _error_bars(

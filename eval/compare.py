@@ -8,7 +8,7 @@ baseline's value lies outside this run's 95% bootstrap interval.
 from collections.abc import Mapping
 from typing import Any
 
-from eval.metrics import DEFINITIONS, metric_value
+from eval.metrics import DEFINITIONS, find_metric
 
 WORSE_BY = 0.1
 
@@ -29,7 +29,7 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str
 def metric_changes(run: Mapping[str, Any], before: Mapping[str, Any]) -> list[dict[str, Any]]:
     changes = []
     for key in DEFINITIONS:
-        now, then = _value(run["metrics"], key), _value(before["metrics"], key)
+        now, then = find_metric(run["metrics"], key), find_metric(before["metrics"], key)
         if now is None and then is None:
             continue
         interval = run.get("confidence_intervals", {}).get(key)
@@ -82,13 +82,6 @@ def _configs(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     found: dict[str, Mapping[str, Any]] = {str(results.get("config", "default")): results}
     found.update(results.get("configs", {}))
     return found
-
-
-def _value(metrics: Mapping[str, Any], key: str) -> float | None:
-    try:
-        return metric_value(metrics, key)
-    except KeyError:
-        return None
 
 
 def _ndcg(record: Mapping[str, Any]) -> float | None:

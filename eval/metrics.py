@@ -152,6 +152,15 @@ def metric_value(metrics: Mapping[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
+def find_metric(metrics: Mapping[str, Any], key: str) -> float | None:
+    """Like ``metric_value``, but ``None`` for a metric the results do not have (an older or
+    hand-written ``results.json`` holds at least the contract's metrics, maybe not all)."""
+    try:
+        return metric_value(metrics, key)
+    except KeyError:
+        return None
+
+
 def _present(records: Sequence[Mapping[str, Any]], field: str) -> list[float]:
     return [float(record[field]) for record in records if record.get(field) is not None]
 

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from eval.charts import latency_histogram, metric_bars
-from eval.metrics import DEFINITIONS, LOWER_IS_BETTER, metric_value
+from eval.metrics import DEFINITIONS, LOWER_IS_BETTER, find_metric
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SHARE_METRICS = [key for key in DEFINITIONS if not key.startswith(("latency", "first_token"))]
@@ -43,7 +43,7 @@ def summary_rows(runs: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for key, definition in DEFINITIONS.items():
         cells = [
             {
-                "value": metric_value(run["metrics"], key),
+                "value": find_metric(run["metrics"], key),
                 "interval": run["confidence_intervals"].get(key),
             }
             for run in runs
