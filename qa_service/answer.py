@@ -40,6 +40,9 @@ class Question:
     top_k: int | None = None
 
 
+RefusalReason = Literal["retrieval", "composer", "unsupported"]
+
+
 @dataclass
 class Answer:
     answer: str
@@ -51,6 +54,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Sentences of the draft that no passage supported, removed from ``answer``.
     unsupported: list[str] = field(default_factory=list)
+    # Why the answer is a refusal: "retrieval" (no passage relevant enough), "composer" (the
+    # model said the documents don't say) or "unsupported" (no sentence of the draft held up).
+    refusal_reason: RefusalReason | None = None
 
 
 Event = tuple[Literal["token"], str] | tuple[Literal["done"], Answer]
@@ -86,6 +92,10 @@ class AnswerService:
         self.max_question_chars = max_question_chars
         self.max_history_turns = max_history_turns
 
+    def warm_up(self) -> None:
+        """Loads the models now rather than on the first question (``/readyz`` waits for it)."""
+        self.composer.warm_up()
+
     def run(self, question: Question) -> Answer:
         for kind, value in self.stream(question):
             if kind == "done":
@@ -111,7 +121,10 @@ class AnswerService:
         passages = self.retriever.run(query, question.top_k or self.top_k, question.filters)
         mark = lap("retrieve", mark)
         if not passages or passages[0].score < self.min_retrieval_score:
-            yield "done", self._refusal(passages, standalone, language, timings, started)
+            yield (
+                "done",
+                self._refusal("retrieval", passages, standalone, language, timings, started),
+            )
             return
 
         # Without a model the "standalone" question is only context glued on for retrieval; the
@@ -127,10 +140,11 @@ class AnswerService:
         draft = "".join(draft_parts).strip()
         mark = lap("generate", mark)
 
-        checked = self.checker.run(draft, passages)
+        checked = self.checker.run(draft, passages, asked)
         mark = lap("check", mark)
         if self.prompts.is_refusal(draft) or not checked.supported:
-            refusal = self._refusal(passages, standalone, language, timings, started)
+            reason: RefusalReason = "composer" if self.prompts.is_refusal(draft) else "unsupported"
+            refusal = self._refusal(reason, passages, standalone, language, timings, started)
             refusal.unsupported = checked.unsupported
             yield "done", refusal
             return
@@ -191,6 +205,7 @@ class AnswerService:
 
     def _refusal(
         self,
+        reason: RefusalReason,
         passages: Sequence[Passage],
         standalone: str,
         language: str,
@@ -206,4 +221,5 @@ class AnswerService:
             standalone_question=standalone,
             language=language,
             timings_ms=timings,
+            refusal_reason=reason,
         )

@@ -1,11 +1,20 @@
 """Citation checking: every sentence of an answer must be backed by a quoted passage span.
 
 For each sentence the checker scores every candidate span of every passage (one sentence, or
-two adjacent ones) by two explainable measures, and keeps the best:
-- ``lexical``: the share of the sentence's content words (stemmed) that the span contains;
-  a number or a name (a capitalised word) in the sentence that the span lacks makes the span
-  unusable, since an invented date or person is the costliest error a summary can make;
-- ``semantic``: cosine similarity of the two MiniLM embeddings.
+two adjacent ones) by explainable measures, and keeps the best:
+- ``answer``: the share of what the sentence adds to the question (its content words, stemmed,
+  that the question does not hold) found in the span. A sentence that only restates the
+  question adds nothing and scores 0. A number or a name (a capitalised word) the sentence
+  adds that neither the span nor the passage's title holds makes the span unusable, since an
+  invented date or person is the costliest error a summary can make;
+- ``topic``: the share of the question's content words in the span or the passage's title, so
+  that a right-looking word in a sentence about something else ("2018", from an unrelated
+  date) is not taken for the answer;
+- two checks of the answer's type, where the question shows it: "how many X" needs a number
+  the span gives as a count of X ("320 firearms" does not answer "how many arrests"), and
+  "which year" needs a year;
+- ``semantic``: cosine similarity of the MiniLM embeddings of "question + sentence" and span.
+``lexical = answer * (1 + topic) / 2`` and
 ``support = lexical_weight * lexical + (1 - lexical_weight) * semantic``. A citation stays
 only if its passage supports the sentence; a wrong number is moved to the passage that does;
 a sentence no passage supports is dropped and listed in ``unsupported``.
@@ -20,7 +29,7 @@ import numpy as np
 
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
-from qa_service.sentences import content_terms, names, numbers, split_sentences
+from qa_service.sentences import content_terms, names, numbers, split_sentences, stem
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _END_PUNCTUATION = re.compile(r"[.!?؟。]+$")
@@ -45,7 +54,8 @@ class Support:
     passage: int
     start: int  # within the passage text
     end: int
-    lexical: float
+    answer: float
+    topic: float
     semantic: float
     score: float
 
@@ -106,16 +116,20 @@ class CitationChecker:
         self.min_support = min_support
         self.lexical_weight = lexical_weight
 
-    def run(self, answer: str, passages: Sequence[Passage]) -> CheckedAnswer:
+    def run(self, answer: str, passages: Sequence[Passage], question: str = "") -> CheckedAnswer:
         claims = parse_claims(answer)
+        asked = _Asked(question)
+        titles = [_Title(passage.title or "") for passage in passages]
         spans = [
-            _Span(index, start, end, passage.text[start:end])
+            _Span(index, start, end, passage.text[start:end], titles[index])
             for index, passage in enumerate(passages)
             for start, end in _candidate_spans(passage.text)
         ]
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
-        texts = [claim.text for claim in claims] + [span.text for span in spans]
+        # The sentence is read as the answer to the question: "2018." alone means nothing.
+        texts = [f"{question} {claim.text}".strip() for claim in claims]
+        texts += [span.text for span in spans]
         vectors = self.embedder.embed(texts)
         similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
 
@@ -123,7 +137,7 @@ class CitationChecker:
         sentences: list[str] = []
         checked = CheckedAnswer("", [])
         for row, claim in enumerate(claims):
-            best = self._best_per_passage(claim.text, spans, similarity[row])
+            best = self._best_per_passage(claim.text, asked, spans, similarity[row])
             kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
             if not kept:
                 strongest = max(best.values(), key=lambda support: support.score)
@@ -147,20 +161,34 @@ class CitationChecker:
         return support is not None and support.score >= self.min_support
 
     def _best_per_passage(
-        self, claim: str, spans: list["_Span"], similarity: np.ndarray
+        self, claim: str, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
     ) -> dict[int, Support]:
-        terms, claim_numbers, claim_names = content_terms(claim), numbers(claim), names(claim)
+        new_terms = content_terms(claim) - asked.terms
+        new_numbers = numbers(claim) - asked.numbers
+        new_names = names(claim) - asked.words
         best: dict[int, Support] = {}
         for column, span in enumerate(spans):
-            if not claim_numbers <= span.numbers or not claim_names <= span.words:
-                lexical = 0.0
+            context = span.words | span.title_words
+            if (
+                not new_terms
+                or not new_numbers <= span.numbers
+                or not new_names <= context
+                or not asked.type_matches(claim, span.text)
+            ):
+                answer = 0.0
             else:
-                lexical = len(terms & span.terms) / len(terms) if terms else 0.0
+                answer = len(new_terms & span.terms) / len(new_terms)
+            topic = (
+                len(asked.terms & (span.terms | span.title_terms)) / len(asked.terms)
+                if asked.terms
+                else 1.0
+            )
             semantic = float(similarity[column])
+            lexical = answer * (1 + topic) / 2
             score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
             if span.passage not in best or score > best[span.passage].score:
                 best[span.passage] = Support(
-                    span.passage, span.start, span.end, lexical, semantic, score
+                    span.passage, span.start, span.end, answer, topic, semantic, score
                 )
         return best
 
@@ -181,11 +209,58 @@ class CitationChecker:
 class _Span:
     """A candidate quote, with the word sets every sentence is compared against, made once."""
 
-    def __init__(self, passage: int, start: int, end: int, text: str) -> None:
+    def __init__(self, passage: int, start: int, end: int, text: str, title: "_Title") -> None:
         self.passage, self.start, self.end, self.text = passage, start, end, text
         self.terms = content_terms(text)
         self.numbers = numbers(text)
-        self.words = {word.lower() for word in re.findall(r"\w+", text)}
+        self.words = _words(text)
+        self.title_words = title.words
+        self.title_terms = title.terms
+
+
+class _Title:
+    def __init__(self, title: str) -> None:
+        self.words = _words(title)
+        self.terms = content_terms(title)
+
+
+class _Asked:
+    """What the question already says (echoing it in the answer is context, not a claim), and
+    the kind of answer it wants where its wording shows it."""
+
+    def __init__(self, question: str) -> None:
+        self.terms = content_terms(question)
+        self.numbers = numbers(question)
+        self.words = _words(question)
+        counted = _HOW_MANY.search(question)
+        self.counted = stem(counted.group(1)) if counted else None
+        self.wants_year = bool(_WHICH_YEAR.search(question))
+
+    def type_matches(self, claim: str, span: str) -> bool:
+        if self.wants_year and not _YEAR.search(claim):
+            return False
+        if self.counted is None or self.counted in _ANY_COUNT:
+            return True
+        claimed = numbers(claim)
+        # A count of the asked thing: one of the claim's numbers, followed closely by its noun.
+        words = _WORD_OR_NUMBER.findall(span)
+        return any(
+            word.replace(",", "") in claimed
+            and self.counted in {stem(after) for after in words[index + 1 : index + 5]}
+            for index, word in enumerate(words)
+        )
+
+
+_HOW_MANY = re.compile(r"\bhow many (?:more |other |different )?(\w+)", re.IGNORECASE)
+_WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
+# Nouns that any count may answer ("how many people" - "800 delegates").
+_ANY_COUNT = {stem(word) for word in ("people", "persons", "times", "individuals")}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(word.lower() for word in re.findall(r"\w+", text))
 
 
 def _candidate_spans(text: str) -> list[tuple[int, int]]:

@@ -6,7 +6,7 @@ The draft is then checked by ``qa_service.cite``; a composer need not be trusted
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
@@ -20,6 +20,8 @@ class Composer(Protocol):
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]: ...
 
+    def warm_up(self) -> None: ...
+
 
 class GenerativeComposer:
     """A language model writes the answer from the numbered passages (see ``prompts/``)."""
@@ -29,22 +31,33 @@ class GenerativeComposer:
         self.prompts = prompts
         self.name = generator.name
 
-    def messages(
-        self, question: str, passages: Sequence[Passage]
-    ) -> list[SystemMessage | HumanMessage]:
+    def messages(self, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
         shown = "\n\n".join(
             self.prompts.render(
                 "passage", n=n, title=passage.title or passage.doc_id, text=passage.text
             )
             for n, passage in enumerate(passages, start=1)
         )
+        refusal = self.prompts.refusal("en")
+        # Worked examples as earlier turns: a small model copies a demonstrated answer's shape
+        # (the fact itself, cited) far more faithfully than it follows a described one.
         return [
-            SystemMessage(self.prompts.render("system", refusal=self.prompts.refusal("en"))),
+            SystemMessage(self.prompts.render("system", refusal=refusal)),
+            HumanMessage(self.prompts.render("example_question")),
+            AIMessage(self.prompts.render("example_answer")),
+            HumanMessage(self.prompts.render("example_refusal_question")),
+            AIMessage(refusal),
             HumanMessage(self.prompts.render("answer", passages=shown, question=question)),
         ]
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         return self.generator.stream(self.messages(question, passages))
+
+    def warm_up(self) -> None:
+        """Loads the model and runs the fixed start of every prompt (rules and examples) once,
+        so a local model keeps it cached and the first question waits for neither."""
+        self.generator.warm_up()
+        self.generator.run(self.messages("Are you ready?", []))
 
 
 class ExtractiveComposer:
@@ -71,6 +84,9 @@ class ExtractiveComposer:
         self.min_score = min_score
         self.lexical_weight = lexical_weight
         self.runner_up_margin = runner_up_margin
+
+    def warm_up(self) -> None:
+        self.embedder.embed(["warm-up"])
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         candidates = [

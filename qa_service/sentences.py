@@ -46,9 +46,14 @@ _stemmer = Stemmer.Stemmer("english")
 
 
 def content_terms(text: str) -> set[str]:
-    """Stemmed words that carry meaning: no stopwords, no one-letter tokens."""
+    """Stemmed words that carry meaning: no stopwords, no one-letter words (numbers count)."""
     words = [w.lower() for w in _WORD.findall(text)]
-    return set(_stemmer.stemWords([w for w in words if w not in _STOPWORDS and len(w) > 1]))
+    kept = [w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return set(_stemmer.stemWords(kept))
+
+
+def stem(word: str) -> str:
+    return str(_stemmer.stemWord(word.lower()))
 
 
 def names(text: str) -> set[str]:

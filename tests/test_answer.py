@@ -36,6 +36,7 @@ def test_off_topic_questions_are_refused(answering: Services) -> None:
     answer = answering.answerer.run(Question("What is the boiling point of water on Mars?"))
     assert answer.refused and answer.citations == []
     assert answer.answer == "The documents don't say."
+    assert answer.refusal_reason == "retrieval"
 
 
 def test_refusal_in_the_question_language(answering: Services) -> None:

@@ -34,6 +34,7 @@ def test_ask_returns_the_contract_shape(client: TestClient) -> None:
     body = response.json()
     assert {"answer", "refused", "citations", "passages", "timings_ms"} <= set(body)
     assert not body["refused"] and "Lyon" in body["answer"]
+    assert body["refusal_reason"] is None
     for citation in body["citations"]:
         assert set(citation) == {
             "n",

@@ -115,3 +115,46 @@ def test_an_invented_name_is_not_supported(checker: CitationChecker) -> None:
 def test_names_in_the_source_are_supported(checker: CitationChecker) -> None:
     checked = checker.run("Operation Sandstorm led to arrests in three countries [2].", PASSAGES)
     assert checked.answer == "Operation Sandstorm led to arrests in three countries [1]."
+
+
+def test_restating_the_question_is_not_an_answer(checker: CitationChecker) -> None:
+    question = "Which threats did delegates discuss at the Lyon meeting?"
+    restated = "Delegates discussed threats at the Lyon meeting [1]."
+    assert not checker.run(restated, PASSAGES, question).supported
+    answered = checker.run("Delegates discussed drone threats [1].", PASSAGES, question)
+    assert answered.supported and "drone threats" in answered.citations[0].quote
+
+
+def test_names_from_the_question_need_not_be_in_the_quote(checker: CitationChecker) -> None:
+    # "Sandstorm" is in the question, not in the sentence that holds the answer.
+    question = "What did investigators seize in Operation Sandstorm?"
+    checked = checker.run(
+        "In Operation Sandstorm, investigators seized 12 kilograms of cannabis [2].",
+        PASSAGES,
+        question,
+    )
+    assert checked.supported
+    assert "seized 3 vehicles and 12 kilograms of cannabis" in checked.citations[0].quote
+
+
+def test_a_count_of_something_else_does_not_answer_how_many(checker: CitationChecker) -> None:
+    question = "How many vehicles were seized in Operation Sandstorm?"
+    assert checker.run("3 vehicles were seized [2].", PASSAGES, question).supported
+    wrong_count = checker.run("41 vehicles were seized [2].", PASSAGES, question)
+    assert not wrong_count.supported
+    other_thing = checker.run("Investigators seized 12 kilograms [2].", PASSAGES, question)
+    assert not other_thing.supported
+
+
+def test_a_year_question_needs_a_year(checker: CitationChecker) -> None:
+    question = "In which year did the 8th Chiefs of Police Meeting take place?"
+    checked = checker.run("It took place on 3 and 4 September [1].", PASSAGES, question)
+    assert not checked.supported
+
+
+def test_a_bare_word_from_an_unrelated_sentence_is_not_an_answer(
+    checker: CitationChecker,
+) -> None:
+    # "three" is in the passages, but in a sentence about arrests, not about the meeting.
+    question = "On how many days did police leaders meet in Lyon?"
+    assert not checker.run("Three [2].", PASSAGES, question).supported

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa_service.answer import Answer, Question, Turn
+from qa_service.answer import Answer, Question, RefusalReason, Turn
 from qa_service.cite import Citation
 from qa_service.core.schema import Filters
 
@@ -69,6 +69,11 @@ class AskResponse(BaseModel):
     timings_ms: dict[str, float]
     standalone_question: str
     language: str
+    refusal_reason: RefusalReason | None = Field(
+        default=None,
+        description="retrieval: nothing relevant enough was found; composer: the model found "
+        "no answer in the passages; unsupported: no sentence of its draft was backed by a passage",
+    )
 
     @classmethod
     def of(cls, answer: Answer) -> "AskResponse":
@@ -83,4 +88,5 @@ class AskResponse(BaseModel):
             timings_ms=answer.timings_ms,
             standalone_question=answer.standalone_question,
             language=answer.language,
+            refusal_reason=answer.refusal_reason,
         )

@@ -23,6 +23,7 @@ class ServiceState:
             services = Services(self.settings)
             services.store.count()  # touches the embedder and the store
             services.retriever  # noqa: B018 - build it now, not on the first question
+            services.answerer.warm_up()  # the language model too: the first question waits for none
             self.services = services
         except Exception as error:  # reported by /readyz, never raised into a request
             self.error = f"{type(error).__name__}: {error}"

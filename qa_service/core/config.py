@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
+    # Answers are one to three sentences; the cap ends a model that rambles or loops early.
+    llm_max_tokens: int = Field(256, ge=16)
     # Fields added to every request body of the ``openai`` backend. llama.cpp's server
     # defaults to repeat_penalty 1.1, which garbles answers that must quote their passages;
     # OpenAI itself rejects unknown fields, so set QA_LLM_EXTRA_BODY='{}' for it.

@@ -20,6 +20,9 @@ class Generator(Protocol):
 
     def stream(self, messages: Sequence[BaseMessage]) -> Iterator[str]: ...
 
+    def warm_up(self) -> None:
+        """Load what the first request would otherwise wait for."""
+
 
 class ChatModelGenerator:
     """Any langchain chat model as a ``Generator``.
@@ -38,6 +41,11 @@ class ChatModelGenerator:
             return str(self.chat_model.invoke(list(messages)).text)
         except Exception as error:
             raise GenerationError(f"{self.name} model failed: {error}") from error
+
+    def warm_up(self) -> None:
+        load = getattr(self.chat_model, "load", None)  # an in-process model: read it now
+        if callable(load):
+            load()
 
     def stream(self, messages: Sequence[BaseMessage]) -> Iterator[str]:
         try:

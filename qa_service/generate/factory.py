@@ -11,10 +11,10 @@ def build_generator(settings: Settings) -> Generator:
         from qa_service.generate.local import local_generator
         from qa_service.generate.model_files import qwen_gguf
 
-        return local_generator(qwen_gguf(settings.cache_dir))
+        return local_generator(qwen_gguf(settings.cache_dir), max_tokens=settings.llm_max_tokens)
     if settings.llm == "openai":
         from qa_service.generate.openai_compatible import openai_generator
 
-        return openai_generator(settings)
+        return openai_generator(settings, max_tokens=settings.llm_max_tokens)
     # Extractive mode quotes passages without a model (qa_service.compose.ExtractiveComposer).
     raise ValueError("QA_LLM=extractive uses no generator")
