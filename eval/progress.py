@@ -49,7 +49,7 @@ class ConsoleStage:
         self._total = total
         self._progress.update(self._task, total=total)
         if not self._console.is_terminal:
-            self._console.print(f"{self._description}: {total}", markup=False)
+            self._console.print(f"{self._description}: {total}", markup=False, soft_wrap=True)
 
     def advance(self, label: str, outcome: str) -> None:
         self._done += 1
@@ -57,4 +57,6 @@ class ConsoleStage:
             self._task, advance=1, description=f"{self._description} {label}"[-44:]
         )
         if not self._console.is_terminal:
-            self._console.print(f"[{self._done}/{self._total}] {outcome} {label}", markup=False)
+            # soft_wrap: one line per item however long the id, as log readers expect.
+            line = f"[{self._done}/{self._total}] {outcome} {label}"
+            self._console.print(line, markup=False, soft_wrap=True)
