@@ -110,6 +110,7 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
     record.update(
         answer=answer.answer,
         refused=answer.refused,
+        refusal_reason=answer.refusal_reason,
         citations=[{**asdict(citation), "quote_exact": exact} for citation, exact in quotes],
         passages=[passage.doc_id for passage in answer.passages],
         latency_ms=answer.timings_ms.get("total"),

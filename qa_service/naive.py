@@ -18,7 +18,7 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage
 from langchain_core.prompts import PromptTemplate
 
-from qa_service.answer import Answer, Question, QuestionError
+from qa_service.answer import Answer, Question, QuestionError, RefusalReason
 from qa_service.cite import Citation
 from qa_service.core.schema import Passage
 from qa_service.generate.base import Generator
@@ -73,6 +73,7 @@ class NaiveAnswerService:
         answer = "".join(parts).strip()
         refused = not answer or bool(_DONT_KNOW.search(answer))
         timings["total"] = _ms_since(started)
+        reason: RefusalReason = "composer" if passages else "retrieval"
         return Answer(
             answer=answer or NO_ANSWER,
             refused=refused,
@@ -81,6 +82,7 @@ class NaiveAnswerService:
             standalone_question=text,
             language=detect_language(text),
             timings_ms=timings,
+            refusal_reason=reason if refused else None,
         )
 
     def _compose(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:

@@ -157,10 +157,11 @@ def test_each_failure_reason() -> None:
     record = scored(QuestionRun(item("q", ("a.txt",), ("Beta",)), "q", ranked("a.txt"), elsewhere))
     assert record["failures"] == [CITED_OUTSIDE, CITED_NO_SOURCE]
 
-    refused = scored(
-        QuestionRun(item("q", ("a.txt",), ("Lyon",)), "q", ranked("a.txt"), answer("", True))
-    )
+    refusal = answer("The documents don't say.", refused=True)
+    refusal.refusal_reason = "unsupported"
+    refused = scored(QuestionRun(item("q", ("a.txt",), ("Lyon",)), "q", ranked("a.txt"), refusal))
     assert refused["failures"] == [REFUSED_ANSWERABLE]
+    assert refused["refusal_reason"] == "unsupported"
     assert refused["answer_f1"] == 0.0 and refused["answer_contains"] is False
     assert refused["citation_precision"] is None
 

@@ -76,7 +76,7 @@ def test_the_naive_baseline_quotes_its_top_passage_and_lists_every_source(
     naive.ingestor.run([INTERPOL_NEWS])
 
     answer = naive.answerer.run(Question("Who chaired the Moroccan delegation in Lyon?"))
-    assert not answer.refused and "Hammouchi" in answer.answer
+    assert not answer.refused and "Hammouchi" in answer.answer and answer.refusal_reason is None
     assert answer.answer.startswith(answer.passages[0].text[:40])
     assert len(answer.citations) == len(answer.passages) == 4
     for citation, passage in zip(answer.citations, answer.passages, strict=True):
@@ -95,6 +95,7 @@ def test_the_naive_baseline_refuses_only_when_nothing_is_found(extractive: Servi
     naive = build_pipeline("naive", extractive, "empty", "fingerprint")
     answer = naive.answerer.run(Question("Who chaired the Moroccan delegation?"))
     assert answer.refused and answer.answer == NO_ANSWER and answer.citations == []
+    assert answer.refusal_reason == "retrieval"
 
 
 def test_the_naive_prompt_is_langchains_without_the_note(extractive: Services) -> None:
