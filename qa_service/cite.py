@@ -233,30 +233,119 @@ class _Asked:
         self.numbers = numbers(question)
         self.words = _words(question)
         counted = _HOW_MANY.search(question)
-        self.counted = stem(counted.group(1)) if counted else None
+        # "how many core cybersecurity principles": any of the words that name what is counted.
+        self.counted: set[str] = set()
+        for word in _WORD_OR_NUMBER.findall(counted.group(1)) if counted else []:
+            if word.lower() in _ENDS_NOUN_PHRASE:
+                break
+            self.counted.add(stem(word))
         self.wants_year = bool(_WHICH_YEAR.search(question))
 
     def type_matches(self, claim: str, span: str) -> bool:
         if self.wants_year and not _YEAR.search(claim):
             return False
-        if self.counted is None or self.counted in _ANY_COUNT:
+        if not self.counted or self.counted & _ANY_COUNT:
             return True
-        claimed = numbers(claim)
+        claimed = _counts(claim)
         # A count of the asked thing: one of the claim's numbers, followed closely by its noun.
         words = _WORD_OR_NUMBER.findall(span)
         return any(
-            word.replace(",", "") in claimed
-            and self.counted in {stem(after) for after in words[index + 1 : index + 5]}
+            _count(word) in claimed
+            and self.counted & {stem(after) for after in words[index + 1 : index + 5]}
             for index, word in enumerate(words)
         )
 
 
-_HOW_MANY = re.compile(r"\bhow many (?:more |other |different )?(\w+)", re.IGNORECASE)
+def _count(word: str) -> str:
+    return word.lower().replace(",", "")
+
+
+def _counts(text: str) -> set[str]:
+    """The numbers of ``text``, in digits or in words ("nine")."""
+    return {
+        _count(word)
+        for word in _WORD_OR_NUMBER.findall(text)
+        if word[0].isdigit() or word.lower() in _NUMBER_WORDS
+    }
+
+
+_HOW_MANY = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}[\w-]+)", re.IGNORECASE)
 _WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
 # Nouns that any count may answer ("how many people" - "800 delegates").
 _ANY_COUNT = {stem(word) for word in ("people", "persons", "times", "individuals")}
+_ENDS_NOUN_PHRASE = set(
+    [
+        "were",
+        "was",
+        "are",
+        "is",
+        "did",
+        "do",
+        "does",
+        "have",
+        "has",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "in",
+        "at",
+        "on",
+        "of",
+        "for",
+        "from",
+        "by",
+        "with",
+        "to",
+        "the",
+        "that",
+        "which",
+        "who",
+    ]
+)
+_NUMBER_WORDS = set(
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "millions",
+    ]
+)
 
 
 def _words(text: str) -> frozenset[str]:

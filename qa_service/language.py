@@ -13,8 +13,10 @@ _LATIN_OR_ARABIC_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u0600-\u06ff]")
 _FRENCH_WORDS = frozenset({
     "le", "la", "les", "des", "du", "un", "une", "est", "sont", "qui", "que", "quel", "quelle",
     "quels", "quelles", "où", "quand", "comment", "pourquoi", "combien", "lors", "dans", "avec",
-    "pour", "par", "sur", "au", "aux", "été", "ont", "qu'est-ce", "ce", "cette", "ces",
+    "pour", "par", "sur", "au", "aux", "été", "ont", "qu'est-ce", "ce", "cette", "ces", "de",
+    "et", "il", "elle", "ils", "elles", "sa", "son", "ses", "leur", "leurs", "pays",
 })  # fmt: skip
+_ELISION = re.compile(r"^(?:l|d|qu|s|n|j|c)'\w")
 
 
 def detect_language(text: str) -> str:
@@ -22,7 +24,10 @@ def detect_language(text: str) -> str:
     if letters and sum(bool(_ARABIC.match(char)) for char in letters) > len(letters) / 3:
         return "ar"
     words = re.findall(r"[\w'\u2019-]+", text.lower())
-    french = sum(word.replace("\u2019", "'") in _FRENCH_WORDS for word in words)
+    words = [word.replace("\u2019", "'") for word in words]
+    french = sum(word in _FRENCH_WORDS or bool(_ELISION.match(word)) for word in words)
+    # French typography puts a space before "?", "!", ":" and ";".
+    french += bool(re.search(r"\w \?\s*$", text))
     accents = len(re.findall(r"[éèêàùçôîâû]", text.lower()))
     if french >= 2 or (french >= 1 and accents >= 1):
         return "fr"

@@ -158,3 +158,12 @@ def test_a_bare_word_from_an_unrelated_sentence_is_not_an_answer(
     # "three" is in the passages, but in a sentence about arrests, not about the meeting.
     question = "On how many days did police leaders meet in Lyon?"
     assert not checker.run("Three [2].", PASSAGES, question).supported
+
+
+def test_a_count_may_be_spelled_out_and_its_noun_qualified(checker: CitationChecker) -> None:
+    text = "The Paris Call sets out nine fundamental cybersecurity principles."
+    call = Passage("call.txt#v#0", "call.txt", "The Paris Call", text, 0, len(text), 0.5)
+    question = "How many core cybersecurity principles does the Paris Call set out?"
+    answer = "The Paris Call sets out nine fundamental cybersecurity principles [1]."
+    assert checker.run(answer, [call], question).supported
+    assert not checker.run("The Paris Call sets out principles [1].", [call], question).supported
