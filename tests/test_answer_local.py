@@ -10,6 +10,7 @@ import pytest
 from qa_service.answer import Answer, Question, Turn
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder
+from qa_service.generate.model_files import qwen_gguf
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.test_generate import TEST_DATA
@@ -40,10 +41,9 @@ def local(
 ) -> Iterator[Services]:
     data = tmp_path_factory.mktemp("data")
     # The assembled model is shared with the other model tests instead of joined again.
+    models = qwen_gguf(Settings(data_dir=TEST_DATA).cache_dir).parent
     (data / "cache").mkdir()
-    (data / "cache" / "models").symlink_to(
-        Settings(data_dir=TEST_DATA).cache_dir / "models", target_is_directory=True
-    )
+    (data / "cache" / "models").symlink_to(models, target_is_directory=True)
     services = Services(Settings(data_dir=data, llm="local"))
     services.embedder = embedder
     services.ingestor.run([corpus])

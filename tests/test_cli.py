@@ -88,6 +88,9 @@ def _stop_midway(folder: Path, env: dict[str, str], stop: signal.Signals) -> Any
     process = subprocess.Popen(
         [QA, "ingest", str(folder), "--json"],
         env={**env, "QA_INGEST_BATCH": "8"},
+        # A job started in the background by a non-interactive shell inherits SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt: give the child the default again.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
