@@ -6,7 +6,7 @@ run loses nothing: the next run skips what was finished and completes the rest.
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,17 +132,15 @@ class Ingestor:
         prune: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
-        started = time.perf_counter()
         report = IngestReport()
         sources = discover(paths, report)
-        try:
+
+        def work() -> None:
             self._ingest(sources, groups, report, progress)
             if prune:
                 self._prune(paths, {source.doc_id for source in sources}, report)
-        except KeyboardInterrupt:
-            report.interrupted = True
-        report.seconds = time.perf_counter() - started
-        return report
+
+        return self._interruptible(report, work)
 
     def run_texts(
         self,
@@ -151,7 +149,6 @@ class Ingestor:
         progress: Progress | None = None,
     ) -> IngestReport:
         """Ingest documents given as text; incremental like ``run``, by ``doc_id`` and content."""
-        started = time.perf_counter()
         report = IngestReport()
         unique: dict[str, TextDocument] = {}
         for document in documents:
@@ -159,8 +156,16 @@ class Ingestor:
                 report.failed[document.doc_id] = f"doc_id {document.doc_id!r} given twice"
             else:
                 unique[document.doc_id] = document
+        return self._interruptible(
+            report, lambda: self._ingest(list(unique.values()), groups, report, progress)
+        )
+
+    @staticmethod
+    def _interruptible(report: IngestReport, work: Callable[[], None]) -> IngestReport:
+        """Runs ``work``; Ctrl-C ends it with what was committed so far, marked interrupted."""
+        started = time.perf_counter()
         try:
-            self._ingest(list(unique.values()), groups, report, progress)
+            work()
         except KeyboardInterrupt:
             report.interrupted = True
         report.seconds = time.perf_counter() - started

@@ -142,8 +142,9 @@ class AnswerService:
 
         checked = self.checker.run(draft, passages, asked)
         mark = lap("check", mark)
-        if self.prompts.is_refusal(draft) or not checked.supported:
-            reason: RefusalReason = "composer" if self.prompts.is_refusal(draft) else "unsupported"
+        declined = self.prompts.is_refusal(draft)
+        if declined or not checked.supported:
+            reason: RefusalReason = "composer" if declined else "unsupported"
             refusal = self._refusal(reason, passages, standalone, language, timings, started)
             refusal.unsupported = checked.unsupported
             yield "done", refusal

@@ -166,6 +166,7 @@ class CitationChecker:
         new_terms = content_terms(claim) - asked.terms
         new_numbers = numbers(claim) - asked.numbers
         new_names = names(claim) - asked.words
+        claim_has_year, claim_counts = bool(_YEAR.search(claim)), _counts(claim)
         best: dict[int, Support] = {}
         for column, span in enumerate(spans):
             context = span.words | span.title_words
@@ -173,7 +174,7 @@ class CitationChecker:
                 not new_terms
                 or not new_numbers <= span.numbers
                 or not new_names <= context
-                or not asked.type_matches(claim, span.text)
+                or not asked.type_matches(claim_has_year, claim_counts, span)
             ):
                 answer = 0.0
             else:
@@ -214,6 +215,12 @@ class _Span:
         self.terms = content_terms(text)
         self.numbers = numbers(text)
         self.words = _words(text)
+        # Each word or number with the stems of the four words after it: what a count counts.
+        tokens = _WORD_OR_NUMBER.findall(text)
+        stems = [stem(token) for token in tokens]
+        self.counts = [
+            (_count(token), set(stems[index + 1 : index + 5])) for index, token in enumerate(tokens)
+        ]
         self.title_words = title.words
         self.title_terms = title.terms
 
@@ -241,19 +248,13 @@ class _Asked:
             self.counted.add(stem(word))
         self.wants_year = bool(_WHICH_YEAR.search(question))
 
-    def type_matches(self, claim: str, span: str) -> bool:
-        if self.wants_year and not _YEAR.search(claim):
+    def type_matches(self, claim_has_year: bool, claim_counts: set[str], span: "_Span") -> bool:
+        if self.wants_year and not claim_has_year:
             return False
         if not self.counted or self.counted & _ANY_COUNT:
             return True
-        claimed = _counts(claim)
         # A count of the asked thing: one of the claim's numbers, followed closely by its noun.
-        words = _WORD_OR_NUMBER.findall(span)
-        return any(
-            _count(word) in claimed
-            and self.counted & {stem(after) for after in words[index + 1 : index + 5]}
-            for index, word in enumerate(words)
-        )
+        return any(count in claim_counts and self.counted & after for count, after in span.counts)
 
 
 def _count(word: str) -> str:
@@ -275,77 +276,17 @@ _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
 # Nouns that any count may answer ("how many people" - "800 delegates").
 _ANY_COUNT = {stem(word) for word in ("people", "persons", "times", "individuals")}
-_ENDS_NOUN_PHRASE = set(
-    [
-        "were",
-        "was",
-        "are",
-        "is",
-        "did",
-        "do",
-        "does",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "in",
-        "at",
-        "on",
-        "of",
-        "for",
-        "from",
-        "by",
-        "with",
-        "to",
-        "the",
-        "that",
-        "which",
-        "who",
-    ]
-)
-_NUMBER_WORDS = set(
-    [
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-        "hundred",
-        "thousand",
-        "million",
-        "billion",
-        "dozen",
-        "dozens",
-        "hundreds",
-        "thousands",
-        "millions",
-    ]
-)
+_ENDS_NOUN_PHRASE = {
+    "were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "will", "would", "can",
+    "could", "in", "at", "on", "of", "for", "from", "by", "with", "to", "the", "that", "which",
+    "who",
+}  # fmt: skip
+_NUMBER_WORDS = {
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+    "thousand", "million", "billion", "dozen", "dozens", "hundreds", "thousands", "millions",
+}  # fmt: skip
 
 
 def _words(text: str) -> frozenset[str]:
