@@ -2,6 +2,8 @@
 
 - ``default``: the service as configured (``QA_*`` settings): token chunks, the ``AnswerService``
   behind ``qa ask`` and ``/v1/ask``, checked citations.
+- ``dense``, ``bm25``: the default pipeline with one search alone instead of the hybrid, over
+  the same collection (retrieval ablations).
 - ``naive``: the plain RAG baseline (``qa_service.naive``): 1000-character chunks, top 4
   passages, LangChain's RAG prompt, every passage listed as a source, nothing checked.
 
@@ -22,7 +24,7 @@ from qa_service.answer import Answer, Question
 from qa_service.core.schema import Filters, Passage
 from qa_service.core.store import open_chunk_store
 from qa_service.naive import NaiveAnswerService
-from qa_service.retrieve import DenseRetriever, Retriever
+from qa_service.retrieve import Retriever, build_retriever
 from qa_service.services import Services
 
 NAIVE_CHUNK_CHARS = 1000
@@ -63,6 +65,8 @@ class Pipeline:
 
 CONFIGS = {
     "default": "the service as configured: token chunks, checked citations",
+    "dense": "the default pipeline with dense (embedding) retrieval only",
+    "bm25": "the default pipeline with BM25 keyword retrieval only",
     "naive": (
         f"{NAIVE_CHUNK_CHARS}-character chunks, top {NAIVE_TOP_K} passages, LangChain's RAG "
         "prompt, every passage listed as a source, no citation checking"
@@ -95,7 +99,8 @@ def build_pipeline(name: str, base: Services, dataset: str, corpus_fingerprint: 
         splitter = TokenSplitter(settings.chunk_size, settings.chunk_overlap)
     collection = collection_name(dataset, corpus_fingerprint, splitter, base.embedder.name)
     store = open_chunk_store(settings, base.embedder, collection)
-    retriever = RecordingRetriever(DenseRetriever(store, base.embedder))
+    kind = {"naive": "dense", "dense": "dense", "bm25": "keyword"}.get(name)
+    retriever = RecordingRetriever(build_retriever(settings, store, base.embedder, kind))
     ingestor = Ingestor(store, base.embedder, splitter, embed_batch=settings.ingest_batch)
 
     def naive_answerer() -> Answerer:

@@ -178,6 +178,8 @@ class Ingestor:
         report: IngestReport,
         progress: Progress | None,
     ) -> None:
+        # A run cut off between the vector and keyword writes left the keyword index behind.
+        self.store.sync_keyword_index()
         versions = self.store.complete_versions()
         if progress:
             progress.start(len(sources))

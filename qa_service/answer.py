@@ -17,7 +17,7 @@ from qa_service.core.schema import Filters, Passage
 from qa_service.generate.base import Generator
 from qa_service.language import NAMES, detect_language
 from qa_service.prompts import Prompts
-from qa_service.retrieve import Retriever
+from qa_service.retrieve import Retriever, relevance
 
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -120,7 +120,7 @@ class AnswerService:
 
         passages = self.retriever.run(query, question.top_k or self.top_k, question.filters)
         mark = lap("retrieve", mark)
-        if not passages or passages[0].score < self.min_retrieval_score:
+        if not passages or relevance(passages) < self.min_retrieval_score:
             yield (
                 "done",
                 self._refusal("retrieval", passages, standalone, language, timings, started),

@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from qa_service.core.config import Settings
+from qa_service.core.schema import Passage
 from qa_service.generate.base import ChatModelGenerator, GenerationError
 from qa_service.generate.factory import build_generator
 from qa_service.generate.local import local_generator
@@ -26,6 +27,8 @@ from qa_service.generate.model_files import (
     smollm2_gguf,
 )
 from qa_service.generate.openai_compatible import openai_generator
+from qa_service.prompts import Prompts
+from qa_service.rerank import LanguageModelReranker
 from tests.servers import free_port, running_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -293,3 +296,15 @@ def test_openai_server_down_is_a_generation_error(settings: Settings) -> None:
     generator = openai_generator(server_settings(settings, f"http://127.0.0.1:{free_port()}/v1"))
     with pytest.raises(GenerationError, match="openai model failed"):
         generator.run(WEEKDAYS)
+
+
+def test_the_local_model_ranks_the_passage_that_answers_first(qwen: ChatModelGenerator) -> None:
+    texts = [
+        "The annual budget grew by four per cent.",
+        "The meeting was held in Lyon on 3 September.",
+        "Heavy rain closed two roads near the airport.",
+    ]
+    found = [Passage(f"d{n}#v#0", f"d{n}", None, t, 0, len(t), 0.5) for n, t in enumerate(texts)]
+    ranked = LanguageModelReranker(qwen, Prompts()).run("Where was the meeting held?", found, 3)
+    assert ranked[0].text == texts[1]
+    assert sorted(p.chunk_id for p in ranked) == sorted(p.chunk_id for p in found)

@@ -64,6 +64,10 @@ class Passage:
     score: float
     page: int | None = None
     metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
+    # The evidence behind ``score`` when searches are combined: cosine similarity of the chunk
+    # to the question, and its BM25 score (``None``: that search was not run).
+    dense_score: float | None = None
+    keyword_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,3 +82,8 @@ class Filters:
     groups: tuple[str, ...] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+
+
+def date_number(day: dt.date) -> int:
+    """A date as the integer yyyymmdd: how stores compare dates in filters."""
+    return day.year * 10000 + day.month * 100 + day.day

@@ -13,6 +13,7 @@ sees the new version incomplete (fewer chunks than its ``n_chunks``) and finishe
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -24,7 +25,8 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, Vectors
-from qa_service.core.schema import Chunk, DocumentInfo, Filters, Passage
+from qa_service.core.keyword import KeywordEntry, KeywordHit, KeywordIndex
+from qa_service.core.schema import Chunk, DocumentInfo, Filters, Passage, date_number
 
 # Set deliberately rather than left to defaults: cosine matches the normalised MiniLM vectors;
 # the graph parameters trade a little ingest time for recall (checked in bench/retrieval.py).
@@ -53,9 +55,14 @@ class ChunkStore(Protocol):
     def delete_document(self, doc_id: str) -> int: ...
     def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]: ...
     def complete_versions(self) -> dict[str, str | None]: ...
+    def sync_keyword_index(self) -> tuple[int, int]: ...
     def search(
         self, vector: Vectors, top_k: int, filters: Filters | None = None
     ) -> list[Passage]: ...
+    def keyword_search(
+        self, query: str, top_k: int, filters: Filters | None = None, candidates: Sequence[str] = ()
+    ) -> list[KeywordHit]: ...
+    def fetch(self, chunk_ids: Sequence[str], vector: Vectors | None = None) -> list[Passage]: ...
 
 
 @register_embedding_function
@@ -106,7 +113,10 @@ def chroma_client(settings: Settings) -> Any:
 def open_chunk_store(
     settings: Settings, embedder: Embedder, collection: str | None = None
 ) -> "ChromaChunkStore":
-    return ChromaChunkStore(chroma_client(settings), collection or settings.collection, embedder)
+    """The collection in Chroma, with its keyword index in ``data_dir/keyword/``."""
+    name = collection or settings.collection
+    keyword = KeywordIndex(settings.data_dir / "keyword" / f"{name}.sqlite3")
+    return ChromaChunkStore(chroma_client(settings), name, embedder, keyword)
 
 
 class ChromaChunkStore:
@@ -117,8 +127,15 @@ class ChromaChunkStore:
     0
     """
 
-    def __init__(self, client: Any, collection: str, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        embedder: Embedder,
+        keyword: KeywordIndex | None = None,
+    ) -> None:
         self.embedder = embedder
+        self.keyword = keyword
         self._collection = client.get_or_create_collection(
             collection,
             embedding_function=ChromaEmbeddingFunction(embedder),
@@ -160,6 +177,21 @@ class ChromaChunkStore:
             self._collection.delete(
                 where={"$and": [{"doc_id": {"$in": doc_ids}}, {"version": {"$nin": versions}}]}
             )
+        if self.keyword is not None:
+            # After Chroma: a crash in between leaves the keyword index behind, never ahead,
+            # and sync_keyword_index catches it up from Chroma.
+            self.keyword.write(
+                [
+                    keyword_entry(
+                        chunk_id(document, chunk.index),
+                        document.version,
+                        chunk.text,
+                        chunk_metadata(document, chunk),
+                    )
+                    for document, chunks in documents
+                    for chunk in chunks
+                ]
+            )
 
     def _upsert(
         self, ids: list[str], vectors: Vectors, texts: list[str], metadatas: list[Metadata]
@@ -170,7 +202,65 @@ class ChromaChunkStore:
         found = self._collection.get(where={"doc_id": doc_id}, include=[])
         if found["ids"]:
             self._collection.delete(ids=found["ids"])
+        if self.keyword is not None:
+            self.keyword.delete_documents([doc_id])
         return len(found["ids"])
+
+    def sync_keyword_index(self) -> tuple[int, int]:
+        """Make the keyword index hold exactly Chroma's chunks; (added, removed) chunk counts.
+
+        Needed after a crash between the two writes, for a store filled before the index
+        existed, or when another machine writes to a shared Chroma server.
+        """
+        if self.keyword is None:
+            return 0, 0
+        present = set(self._all_ids())
+        indexed = self.keyword.chunk_ids()
+        stale = indexed - present
+        missing = sorted(present - indexed)
+        if stale:
+            self.keyword.delete_chunks(stale)
+        for begin in range(0, len(missing), _PAGE):
+            page = self._collection.get(
+                ids=missing[begin : begin + _PAGE], include=["documents", "metadatas"]
+            )
+            self.keyword.write(
+                [
+                    keyword_entry(record_id, str(metadata["version"]), text, metadata)
+                    for record_id, text, metadata in zip(
+                        page["ids"], page["documents"] or [], page["metadatas"] or [], strict=True
+                    )
+                ]
+            )
+        return len(missing), len(stale)
+
+    def keyword_search(
+        self, query: str, top_k: int, filters: Filters | None = None, candidates: Sequence[str] = ()
+    ) -> list[KeywordHit]:
+        """BM25 hits from the keyword index (see ``KeywordIndex.search``)."""
+        if self.keyword is None:
+            raise StoreError(f"collection {self.name!r} has no keyword index")
+        if self.keyword.count() != self.count():
+            self.sync_keyword_index()
+        return self.keyword.search(query, top_k, filters, candidates)
+
+    def fetch(self, chunk_ids: Sequence[str], vector: Vectors | None = None) -> list[Passage]:
+        """The chunks ``chunk_ids`` as passages, in that order (unknown ids left out); with a
+        query ``vector``, each passage's ``dense_score`` is its cosine similarity to it."""
+        if not chunk_ids:
+            return []
+        include = ["documents", "metadatas"] + (["embeddings"] if vector is not None else [])
+        found = self._collection.get(ids=list(chunk_ids), include=include)
+        records: dict[str, Passage] = {}
+        for index, (record_id, text, metadata) in enumerate(
+            zip(found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True)
+        ):
+            passage = passage_from_record(record_id, text, metadata, 0.0)
+            if vector is not None:
+                similarity = float(np.dot(np.asarray(found["embeddings"][index]), vector))
+                passage = replace(passage, score=similarity, dense_score=similarity)
+            records[record_id] = passage
+        return [records[chunk_id] for chunk_id in chunk_ids if chunk_id in records]
 
     def complete_versions(self) -> dict[str, str | None]:
         """``doc_id`` -> its one complete version, or ``None`` if it needs work."""
@@ -211,7 +301,10 @@ class ChromaChunkStore:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            passage_from_record(record_id, text, metadata, 1.0 - float(distance))
+            replace(
+                passage_from_record(record_id, text, metadata, 1.0 - float(distance)),
+                dense_score=1.0 - float(distance),
+            )
             for record_id, text, metadata, distance in zip(
                 found["ids"][0],
                 (found["documents"] or [[]])[0],
@@ -220,6 +313,15 @@ class ChromaChunkStore:
                 strict=True,
             )
         ]
+
+    def _all_ids(self) -> Iterator[str]:
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=_PAGE, offset=offset)
+            yield from page["ids"]
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
 
     def _all_metadata(self) -> Iterator[Metadata]:
         offset = 0
@@ -234,6 +336,20 @@ class ChromaChunkStore:
 
 def chunk_id(document: DocumentInfo, index: int) -> str:
     return f"{document.doc_id}#{document.version[:16]}#{index}"
+
+
+def keyword_entry(record_id: str, version: str, text: str, metadata: Metadata) -> KeywordEntry:
+    """What the keyword index keeps of a chunk; the title is searched with every chunk."""
+    title = metadata.get("title")
+    return KeywordEntry(
+        chunk_id=record_id,
+        doc_id=str(metadata["doc_id"]),
+        version=version,
+        text=f"{title}\n{text}" if title else text,
+        doc_type=str(metadata["doc_type"]),
+        date=int(metadata.get("date", 0)),
+        groups=tuple(group for group in str(metadata["groups"]).split(",") if group),
+    )
 
 
 def chunk_metadata(document: DocumentInfo, chunk: Chunk) -> Metadata:
@@ -257,14 +373,14 @@ def chunk_metadata(document: DocumentInfo, chunk: Chunk) -> Metadata:
     if document.title:
         metadata["title"] = document.title
     if document.date:
-        metadata["date"] = _date_number(document.date)
+        metadata["date"] = date_number(document.date)
     if chunk.page is not None:
         metadata["page"] = chunk.page
     return metadata
 
 
 def document_from_metadata(metadata: Metadata) -> DocumentInfo:
-    date_number = metadata.get("date")
+    stored_date = metadata.get("date")
     return DocumentInfo(
         doc_id=str(metadata["doc_id"]),
         title=str(metadata["title"]) if "title" in metadata else None,
@@ -273,7 +389,7 @@ def document_from_metadata(metadata: Metadata) -> DocumentInfo:
         doc_type=str(metadata["doc_type"]),
         source=str(metadata["source"]),
         groups=tuple(group for group in str(metadata["groups"]).split(",") if group),
-        date=dt.datetime.strptime(str(date_number), "%Y%m%d").date() if date_number else None,
+        date=dt.datetime.strptime(str(stored_date), "%Y%m%d").date() if stored_date else None,
         n_chunks=int(metadata["n_chunks"]),
         chars=int(metadata["chars"]),
         ingested_at=str(metadata["ingested_at"]),
@@ -307,13 +423,9 @@ def chroma_where(filters: Filters | None, *extra: dict[str, Any]) -> dict[str, A
             readable = [{"public": True}] + [{f"group:{g}": True} for g in filters.groups]
             clauses.append(readable[0] if len(readable) == 1 else {"$or": readable})
         if filters.date_from is not None:
-            clauses.append({"date": {"$gte": _date_number(filters.date_from)}})
+            clauses.append({"date": {"$gte": date_number(filters.date_from)}})
         if filters.date_to is not None:
-            clauses.append({"date": {"$lte": _date_number(filters.date_to)}})
+            clauses.append({"date": {"$lte": date_number(filters.date_to)}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _date_number(day: dt.date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day

@@ -1,0 +1,261 @@
+"""The keyword index: BM25 (bm25s, Snowball stemming) over the same chunks as the Chroma store.
+
+It is a derived index, never the source of truth. Each chunk's stemmed terms and the fields
+filters read are kept in a SQLite file beside the store (crash-safe, incremental: a write or a
+delete touches only its documents). BM25's statistics span the whole collection, so the
+in-memory bm25s model is rebuilt from the stored terms, lazily, whenever the file's generation
+counter says another write happened (in this process or another, such as ``qa ingest`` while
+the API runs). ``ChromaChunkStore`` writes to both and reconciles them by chunk id (see
+``ChromaChunkStore.sync_keyword_index``).
+"""
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+from numpy.typing import NDArray
+
+from qa_service.core.schema import Filters, date_number
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS = frozenset(STOPWORDS_EN)
+# Anserini's defaults for BM25 on BEIR (and bm25s's reference run on SciFact).
+K1, B = 0.9, 0.4
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    date INTEGER NOT NULL,
+    groups TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+"""
+
+
+class KeywordTokenizer:
+    """Lowercased words, English stopwords out, Snowball-stemmed; numbers are kept."""
+
+    def __init__(self, language: str = "english") -> None:
+        self._stemmer = Stemmer.Stemmer(language)
+
+    def run(self, text: str) -> list[str]:
+        words = [word for word in _WORD.findall(text.lower()) if word not in _STOPWORDS]
+        return list(self._stemmer.stemWords(words))
+
+
+@dataclass(frozen=True)
+class KeywordEntry:
+    """One chunk as the keyword index holds it: what it says and what filters read."""
+
+    chunk_id: str
+    doc_id: str
+    version: str
+    text: str
+    doc_type: str
+    # yyyymmdd as an integer, 0 when the document has no date (like Chroma's "date" field).
+    date: int = 0
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk_id: str
+    score: float
+
+
+class _Snapshot:
+    """The bm25s model of one generation, with the filter fields as arrays aligned to it."""
+
+    # One row per chunk: chunk_id, doc_id, terms, doc_type, date, groups (JSON list).
+    COLUMNS = "chunk_id, doc_id, terms, doc_type, date, groups"
+
+    def __init__(self, generation: int, rows: list[tuple[str, str, str, str, int, str]]) -> None:
+        self.generation = generation
+        self.chunk_ids = [row[0] for row in rows]
+        self.position = {chunk_id: index for index, chunk_id in enumerate(self.chunk_ids)}
+        self.doc_ids = np.array([row[1] for row in rows], dtype=object)
+        self.doc_types = np.array([row[3] for row in rows], dtype=object)
+        self.dates = np.array([row[4] for row in rows], dtype=np.int64)
+        groups = [tuple(json.loads(row[5])) for row in rows]
+        self.public = np.array([not found for found in groups], dtype=bool)
+        self.members: dict[str, NDArray[np.bool_]] = {}
+        for index, found in enumerate(groups):
+            for group in found:
+                self.members.setdefault(group, np.zeros(len(rows), dtype=bool))[index] = True
+        self.model: bm25s.BM25 | None = None
+        if rows:
+            self.model = bm25s.BM25(k1=K1, b=B)
+            # An empty chunk still needs a row; "" never matches a query term.
+            terms = [row[2].split() or [""] for row in rows]
+            self.model.index(terms, show_progress=False)
+
+    def scores(self, terms: Sequence[str]) -> NDArray[np.float32]:
+        if self.model is None:
+            return np.zeros(0, dtype=np.float32)
+        ids = self.model.get_tokens_ids(list(terms))
+        if not ids:
+            return np.zeros(len(self.chunk_ids), dtype=np.float32)
+        return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def mask(self, filters: Filters | None) -> NDArray[np.bool_] | None:
+        """Which chunks ``filters`` allow, the same rules as ``chroma_where``; None: all."""
+        if filters is None:
+            return None
+        allowed = np.ones(len(self.chunk_ids), dtype=bool)
+        if filters.doc_ids is not None:
+            allowed &= np.isin(self.doc_ids, list(filters.doc_ids))
+        if filters.doc_types is not None:
+            allowed &= np.isin(self.doc_types, list(filters.doc_types))
+        if filters.groups is not None:
+            readable = self.public.copy()
+            for group in filters.groups:
+                if group in self.members:
+                    readable |= self.members[group]
+            allowed &= readable
+        if filters.date_from is not None:
+            allowed &= (self.dates != 0) & (self.dates >= date_number(filters.date_from))
+        if filters.date_to is not None:
+            allowed &= (self.dates != 0) & (self.dates <= date_number(filters.date_to))
+        return allowed
+
+
+class KeywordIndex:
+    """BM25 over chunks, persisted in one SQLite file.
+
+    >>> index = KeywordIndex(Path("data/keyword/documents.sqlite3"))
+    >>> index.write([KeywordEntry("a#v#0", "a", "v", "INTERPOL's headquarters are in Lyon")])
+    >>> index.search("Where is the headquarters?", top_k=1)
+    [KeywordHit(chunk_id='a#v#0', score=0.28...)]
+    """
+
+    def __init__(self, path: Path, tokenizer: KeywordTokenizer | None = None) -> None:
+        self.path = path
+        self.tokenizer = tokenizer or KeywordTokenizer()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as connection, connection:
+            connection.executescript(_SCHEMA)
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        # A writer in another process (qa ingest) may hold the lock for one document's batch.
+        return sqlite3.connect(self.path, timeout=60)
+
+    def count(self) -> int:
+        with closing(self._connect()) as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self) -> set[str]:
+        with closing(self._connect()) as connection:
+            return {row[0] for row in connection.execute("SELECT chunk_id FROM chunks")}
+
+    def generation(self) -> int:
+        with closing(self._connect()) as connection:
+            return int(
+                connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+            )
+
+    def write(self, entries: Sequence[KeywordEntry]) -> None:
+        """Add or replace chunks, then drop the other versions of their documents (one commit)."""
+        if not entries:
+            return
+        rows = [
+            (
+                entry.chunk_id,
+                entry.doc_id,
+                entry.version,
+                " ".join(self.tokenizer.run(entry.text)),
+                entry.doc_type,
+                entry.date,
+                json.dumps(list(entry.groups)),
+            )
+            for entry in entries
+        ]
+        versions = {(entry.doc_id, entry.version) for entry in entries}
+        with closing(self._connect()) as connection, connection:
+            connection.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            for doc_id, version in versions:
+                connection.execute(
+                    "DELETE FROM chunks WHERE doc_id = ? AND version != ?", (doc_id, version)
+                )
+            _bump(connection)
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> None:
+        with closing(self._connect()) as connection, connection:
+            connection.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
+            _bump(connection)
+
+    def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
+        with closing(self._connect()) as connection, connection:
+            connection.executemany(
+                "DELETE FROM chunks WHERE chunk_id = ?", [(c,) for c in chunk_ids]
+            )
+            _bump(connection)
+
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        filters: Filters | None = None,
+        candidates: Sequence[str] = (),
+    ) -> list[KeywordHit]:
+        """The ``top_k`` best-scoring chunks that ``filters`` allow, best first, then the scores
+        of any ``candidates`` (chunk ids found by another search) not among them."""
+        snapshot = self._current()
+        scores = snapshot.scores(self.tokenizer.run(query))
+        if not len(scores):
+            return []
+        allowed = snapshot.mask(filters)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -1.0).astype(np.float32)
+        count = min(top_k, len(scores))
+        best = np.argpartition(-scores, count - 1)[:count] if count else np.array([], int)
+        best = best[np.argsort(-scores[best], kind="stable")]
+        hits = [KeywordHit(snapshot.chunk_ids[i], float(scores[i])) for i in best if scores[i] > 0]
+        seen = {hit.chunk_id for hit in hits}
+        for chunk_id in candidates:
+            index = snapshot.position.get(chunk_id)
+            if chunk_id not in seen and index is not None and scores[index] >= 0:
+                hits.append(KeywordHit(chunk_id, float(scores[index])))
+                seen.add(chunk_id)
+        return hits
+
+    def _current(self) -> _Snapshot:
+        """The model for the stored generation, rebuilt if anything was written since."""
+        generation = self.generation()
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                with closing(self._connect()) as connection:
+                    # Read under one transaction so rows and generation agree.
+                    connection.execute("BEGIN")
+                    generation = int(
+                        connection.execute(
+                            "SELECT value FROM meta WHERE key = 'generation'"
+                        ).fetchone()[0]
+                    )
+                    rows = connection.execute(
+                        f"SELECT {_Snapshot.COLUMNS} FROM chunks ORDER BY chunk_id"
+                    ).fetchall()
+                self._snapshot = _Snapshot(generation, rows)
+            return self._snapshot
+
+
+def _bump(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
