@@ -45,8 +45,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Ingest throughput, then torch against onnxruntime embedding (~1.5 min).
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/embed.py
 
 # Hybrid against dense-only retrieval at 10k and 100k chunks: latency, HNSW recall, writes, memory.
 # The first run embeds 100k chunks into bench/.cache/ (~40 min on 2 cores); later runs ~13 min,

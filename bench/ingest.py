@@ -25,7 +25,7 @@ from typing import Any
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder, Vectors
+from qa_service.core.embedder import Embedder, Vectors, build_embedder
 from qa_service.core.offline import enforce_offline
 from qa_service.core.schema import Chunk
 from qa_service.core.store import (
@@ -102,7 +102,7 @@ def main() -> None:
         corpus = root / "corpus"
         corpus.mkdir()
         chars = write_corpus(corpus, args.docs)
-        embedder = SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+        embedder = build_embedder(settings)  # QA_EMBEDDER, as the service would
         splitter = TokenSplitter(settings.chunk_size, settings.chunk_overlap)
         # Untimed: loads the model, lets torch settle on real sequence lengths and starts Chroma.
         warm = settings.model_copy(update={"data_dir": root / "warm"})

@@ -58,7 +58,7 @@ def guarded(action: Callable[[], Any]) -> Any:
     """Run ``action``, turning the errors a user can cause into one line on stderr."""
     try:
         return action()
-    except (StoreError, ValueError, OSError) as error:
+    except (StoreError, ValueError, OSError, OfflineResourceError) as error:
         fail(str(error))
 
 
@@ -152,7 +152,7 @@ def ask(
     asked = Question(question, filters=Filters(groups=group_names), top_k=top_k)
     try:
         answer = qa.answerer.run(asked)
-    except (QuestionError, GenerationError, StoreError) as error:
+    except (QuestionError, GenerationError, StoreError, OfflineResourceError) as error:
         fail(str(error))
     if as_json:
         sys.stdout.write(AskResponse.of(answer).model_dump_json(indent=2) + "\n")

@@ -8,7 +8,7 @@ from qa_service.answer import AnswerService
 from qa_service.cite import CitationChecker
 from qa_service.compose import Composer, ExtractiveComposer, GenerativeComposer
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder
+from qa_service.core.embedder import Embedder, build_embedder
 from qa_service.core.offline import enforce_offline
 from qa_service.core.store import ChromaChunkStore, open_chunk_store
 from qa_service.generate.base import Generator
@@ -24,7 +24,7 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return SentenceTransformerEmbedder(batch_size=self.settings.embed_batch_size)
+        return build_embedder(self.settings)
 
     @cached_property
     def store(self) -> ChromaChunkStore:

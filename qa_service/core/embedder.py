@@ -14,6 +14,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 from numpy.typing import NDArray
 
+from qa_service.core.config import Settings
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -36,6 +38,15 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder ``QA_EMBEDDER`` names; both give all-MiniLM-L6-v2's vectors."""
+    if settings.embedder == "torch":
+        return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+    from qa_service.core.onnx_embedder import OnnxEmbedder
+
+    return OnnxEmbedder(settings.cache_dir, batch_size=settings.embed_batch_size)
 
 
 def minilm_model_path() -> Path:
