@@ -13,7 +13,13 @@ from qa_service.core.offline import enforce_offline
 from qa_service.core.store import ChromaChunkStore, open_chunk_store
 from qa_service.generate.base import Generator
 from qa_service.prompts import Prompts
-from qa_service.retrieve import DenseRetriever, Retriever
+from qa_service.rerank import (
+    CrossEncoderReranker,
+    LanguageModelReranker,
+    Reranker,
+    RerankingRetriever,
+)
+from qa_service.retrieve import Retriever, build_retriever
 
 
 class Services:
@@ -42,7 +48,20 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return DenseRetriever(self.store, self.embedder)
+        retriever = build_retriever(self.settings, self.store, self.embedder)
+        if self.settings.reranker == "none":
+            return retriever
+        return RerankingRetriever(retriever, self.reranker, self.settings.rerank_window)
+
+    @cached_property
+    def reranker(self) -> Reranker:
+        if self.settings.reranker == "cross-encoder":
+            if self.settings.reranker_model is None:
+                raise ValueError("QA_RERANKER=cross-encoder needs QA_RERANKER_MODEL (a folder)")
+            return CrossEncoderReranker(self.settings.reranker_model)
+        if self.generator is None:
+            raise ValueError("QA_RERANKER=llm needs a language model (QA_LLM local or openai)")
+        return LanguageModelReranker(self.generator, self.prompts)
 
     @cached_property
     def prompts(self) -> Prompts:

@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     ingest_batch: int = Field(128, ge=1)
 
     top_k: int = Field(5, ge=1, le=100)
+    # How passages are found: "hybrid" (dense and BM25 fused), "dense" or "keyword" alone.
+    retriever: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    fusion: Literal["zscore", "rrf"] = "zscore"
+    # The dense search's share in z-score fusion (the keyword search has the rest).
+    fusion_weight: float = Field(0.5, ge=0.0, le=1.0)
+    # Chunks each search hands to fusion; more finds more but costs fetch time.
+    retrieval_candidates: int = Field(50, ge=1, le=1000)
+    # Passages one document may give an answer, so several documents get heard.
+    max_passages_per_document: int = Field(2, ge=1)
+    # Optional reranking of the first retrieved passages: off unless it pays for its latency.
+    reranker: Literal["none", "cross-encoder", "llm"] = "none"
+    reranker_model: Path | None = None
+    rerank_window: int = Field(10, ge=2, le=100)
     # Below this top passage score a question is refused unread: it catches off-topic questions.
     # Measured (top-1 cosine): ClapNQ dev answerable 1st percentile 0.446, interpol-news
     # answerable minimum 0.30, off-topic 0.10-0.20. Hard unanswerables (ClapNQ's same-article
