@@ -20,8 +20,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0)
     # The runtime that embeds; both give the same vectors (2e-7 apart) under the same name.
     # Measured on 2 cores (bench/embed.py): onnx embeds a question in 5 ms against 10 ms but
-    # 200-token passages 7-12% slower, so torch, which ingest leans on, stays the default.
-    embedder: Literal["torch", "onnx"] = "torch"
+    # 200-token passages 7-12% slower. Questions (and the citation check's short spans) are
+    # what a user waits for, so onnx is the default; ingest may set torch.
+    embedder: Literal["torch", "onnx"] = "onnx"
     # 8 or 16 passages a batch embed 10-15% faster than 32 or 64 on 2 cores (bench/embed.py).
     embed_batch_size: int = Field(16, ge=1)
     # Chunks embedded per call during ingest; documents are written after each such call.
