@@ -23,8 +23,9 @@ class Settings(BaseSettings):
     # 200-token passages 7-12% slower. Questions (and the citation check's short spans) are
     # what a user waits for, so onnx is the default; ingest may set torch.
     embedder: Literal["torch", "onnx"] = "onnx"
-    # 8 or 16 passages a batch embed 10-15% faster than 32 or 64 on 2 cores (bench/embed.py).
-    embed_batch_size: int = Field(16, ge=1)
+    # On 2 cores small batches are faster (bench/embed.py, two runs): 8 passages a batch embed
+    # 4-7% faster than 16 on onnx, as fast on torch, and 10-18% faster than 32 on both.
+    embed_batch_size: int = Field(8, ge=1)
     # Chunks embedded per call during ingest; documents are written after each such call.
     ingest_batch: int = Field(128, ge=1)
 
