@@ -82,14 +82,17 @@ def rank_documents(
 ) -> list[RankedDocument]:
     """The top ``depth`` documents for ``query``, each scored by its best chunk, best first."""
     chunks = _FIRST_CHUNKS
+    found = -1
     while True:
         passages = retriever.run(query, chunks)
         best: dict[str, float] = {}
         for passage in passages:  # best first, so a document's first chunk is its best
             best.setdefault(passage.doc_id, passage.score)
-        # A few long documents can fill the chunk list; search deeper until enough documents.
-        if len(best) >= depth or len(passages) < chunks:
+        # A few long documents can fill the chunk list: search deeper until enough documents,
+        # or until searching deeper finds no new one (the collection has no more).
+        if len(best) >= depth or len(best) == found:
             return [RankedDocument(doc_id, score) for doc_id, score in best.items()][:depth]
+        found = len(best)
         chunks *= 2
 
 

@@ -111,6 +111,8 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         answer=answer.answer,
         refused=answer.refused,
         refusal_reason=answer.refusal_reason,
+        # Draft sentences the citation check removed: why an answer shrank or was refused.
+        unsupported=list(answer.unsupported),
         citations=[{**asdict(citation), "quote_exact": exact} for citation, exact in quotes],
         passages=[passage.doc_id for passage in answer.passages],
         latency_ms=answer.timings_ms.get("total"),

@@ -159,9 +159,11 @@ def test_each_failure_reason() -> None:
 
     refusal = answer("The documents don't say.", refused=True)
     refusal.refusal_reason = "unsupported"
+    refusal.unsupported = ["The meeting was in Paris [1]."]
     refused = scored(QuestionRun(item("q", ("a.txt",), ("Lyon",)), "q", ranked("a.txt"), refusal))
     assert refused["failures"] == [REFUSED_ANSWERABLE]
     assert refused["refusal_reason"] == "unsupported"
+    assert refused["unsupported"] == ["The meeting was in Paris [1]."]
     assert refused["answer_f1"] == 0.0 and refused["answer_contains"] is False
     assert refused["citation_precision"] is None
 

@@ -217,6 +217,29 @@ def test_overlapping_chunks_merge_into_the_documents_own_text() -> None:
     def chunk(start: int, end: int, score: float) -> Passage:
         return Passage(f"d#v#{start}", "d", None, text[start:end], start, end, score)
 
-    merged = select([chunk(5, 15, 0.9), chunk(10, 20, 0.8), chunk(0, 4, 0.7)], 5, 2, 0.9)
+    merged = select([chunk(5, 15, 0.9), chunk(10, 20, 0.8), chunk(0, 4, 0.7)], 5, 3, 0.9)
     assert [(p.start, p.end, p.text) for p in merged] == [(5, 20, text[5:20]), (0, 4, text[0:4])]
     assert merged[0].score == 0.9
+
+
+def test_merged_chunks_use_the_places_of_the_chunks_they_join() -> None:
+    text = "abcdefghijklmnopqrstuvwxyz"
+
+    def chunk(doc: str, start: int, end: int, score: float) -> Passage:
+        return Passage(f"{doc}#v#{start}", doc, None, text[start:end], start, end, score)
+
+    ranked = [
+        chunk("a", 0, 10, 0.9),
+        chunk("a", 6, 9, 0.85),  # inside the first: nothing new to read, no place used
+        chunk("a", 8, 18, 0.8),
+        chunk("a", 16, 26, 0.75),  # a third chunk of "a": past its two places
+        chunk("b", 0, 10, 0.7),
+        chunk("c", 10, 20, 0.65),
+        chunk("d", 20, 26, 0.6),  # the places are used up
+    ]
+    chosen = select(ranked, 4, 2, 0.9)
+    assert [(p.doc_id, p.start, p.end) for p in chosen] == [
+        ("a", 0, 18),
+        ("b", 0, 10),
+        ("c", 10, 20),
+    ]
