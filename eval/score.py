@@ -111,7 +111,9 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         answer=answer.answer,
         refused=answer.refused,
         refusal_reason=answer.refusal_reason,
-        # Draft sentences the citation check removed: why an answer shrank or was refused.
+        # The draft and the sentences the citation check removed from it: why an answer shrank
+        # or was refused, and what ``qa calibrate`` re-checks at other thresholds.
+        draft=answer.draft,
         unsupported=list(answer.unsupported),
         citations=[{**asdict(citation), "quote_exact": exact} for citation, exact in quotes],
         passages=[passage.doc_id for passage in answer.passages],

@@ -52,6 +52,8 @@ class Answer:
     standalone_question: str
     language: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The model's answer before the citation check (empty when it was not asked).
+    draft: str = ""
     # Sentences of the draft that no passage supported, removed from ``answer``.
     unsupported: list[str] = field(default_factory=list)
     # Why the answer is a refusal: "retrieval" (no passage relevant enough), "composer" (the
@@ -146,6 +148,7 @@ class AnswerService:
         if declined or not checked.supported:
             reason: RefusalReason = "composer" if declined else "unsupported"
             refusal = self._refusal(reason, passages, standalone, language, timings, started)
+            refusal.draft = draft
             refusal.unsupported = checked.unsupported
             yield "done", refusal
             return
@@ -169,6 +172,7 @@ class AnswerService:
                 standalone_question=standalone,
                 language=language,
                 timings_ms=timings,
+                draft=draft,
                 unsupported=checked.unsupported,
             ),
         )

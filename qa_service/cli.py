@@ -302,6 +302,50 @@ def _print_evaluation(results: dict[str, Any]) -> None:
 
 
 @app.command()
+def calibrate(
+    results_path: Annotated[Path, typer.Argument(help="results.json of a qa eval run.")],
+    thresholds: Annotated[
+        str | None, typer.Option(help="QA_MIN_SUPPORT values to try, e.g. 0.4,0.5,0.6.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-check a run's drafts at other QA_MIN_SUPPORT thresholds (the model is not asked)."""
+    from eval.calibrate import DEFAULT_THRESHOLDS
+    from eval.calibrate import calibrate as replay
+
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        values = [float(v) for v in thresholds.split(",")] if thresholds else DEFAULT_THRESHOLDS
+    except (OSError, ValueError) as error:
+        fail(f"cannot read {results_path} or the thresholds: {error}")
+    qa = services(results["collection"])
+    outcomes = guarded(
+        lambda: replay(results, qa.retriever, qa.embedder, qa.settings.top_k, values)
+    )
+    if as_json:
+        print_json([asdict(outcome) for outcome in outcomes])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{results['dataset']['name']}: drafts re-checked")
+    for column in ("min_support", "answerable refused", "unanswerable refused", "precision"):
+        table.add_column(column, justify="right")
+    for outcome in outcomes:
+        table.add_row(
+            f"{outcome.min_support:.2f}",
+            *(
+                "n/a" if value is None else f"{value:.3f}"
+                for value in (
+                    outcome.answerable_refused,
+                    outcome.unanswerable_refused,
+                    outcome.citation_precision,
+                )
+            ),
+        )
+    out.print(table)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,

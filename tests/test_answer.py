@@ -30,13 +30,15 @@ def test_an_answer_cites_exact_quotes(answering: Services) -> None:
         assert document_text(citation.doc_id)[citation.start : citation.end] == citation.quote
         assert f"[{citation.n}]" in answer.answer
     assert answer.passages and answer.timings_ms["total"] > 0
+    # The draft is kept beside the checked answer; every checked sentence comes from it.
+    assert "Hammouchi" in answer.draft
 
 
 def test_off_topic_questions_are_refused(answering: Services) -> None:
     answer = answering.answerer.run(Question("What is the boiling point of water on Mars?"))
     assert answer.refused and answer.citations == []
     assert answer.answer == "The documents don't say."
-    assert answer.refusal_reason == "retrieval"
+    assert answer.refusal_reason == "retrieval" and answer.draft == ""
 
 
 def test_refusal_in_the_question_language(answering: Services) -> None:

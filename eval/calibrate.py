@@ -1,0 +1,118 @@
+"""Calibrating ``QA_MIN_SUPPORT``: the drafts of a ``qa eval`` run re-checked at other thresholds.
+
+The model is not asked again. Each recorded draft is checked against the passages retrieved
+again for its recorded query (retrieval is deterministic) at every threshold; questions refused
+before the check (by retrieval, or by the model saying the documents don't say) stay refused.
+A threshold trades answerable questions refused against unanswerable ones answered; the
+calibration set is a run over ClapNQ, whose unanswerable questions come with passages from the
+same article (docs/evaluation.md).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import mean
+from typing import Any
+
+import numpy as np
+
+from qa_service.cite import CitationChecker
+from qa_service.core.embedder import Embedder, Vectors
+from qa_service.core.schema import Passage
+from qa_service.retrieve import Retriever
+
+DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+# Refused before any sentence was checked: no threshold changes these.
+_REFUSED_UNCHECKED = {"retrieval", "composer"}
+
+
+@dataclass(frozen=True)
+class ThresholdOutcome:
+    min_support: float
+    answerable_refused: float | None
+    unanswerable_refused: float | None
+    # Cited documents among the gold sources, over the answered answerable questions.
+    citation_precision: float | None
+    answered: int
+
+
+@dataclass(frozen=True)
+class _Replay:
+    answerable: bool
+    sources: frozenset[str]
+    query: str
+    draft: str | None  # None: refused before the check
+    passages: list[Passage]
+
+
+class MemoEmbedder(Embedder):
+    """Embeds each distinct text once: every threshold re-checks the same sentences and spans."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.inner.embed(missing), strict=True))
+        return np.stack([self._vectors[text] for text in texts]) if texts else self.inner.embed([])
+
+
+def calibrate(
+    results: dict[str, Any],
+    retriever: Retriever,
+    embedder: Embedder,
+    top_k: int,
+    thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+) -> list[ThresholdOutcome]:
+    """The refusal rates and citation precision the run would have had at each threshold."""
+    records = [record for record in results["per_question"] if "answer" in record]
+    if not records:
+        raise ValueError("the results hold no answers: run qa eval without --retrieval-only")
+    if any("draft" not in record for record in records):
+        raise ValueError("the results record no drafts: run qa eval again with this version")
+    replays = [_replay(record, retriever, top_k) for record in records]
+    memo = MemoEmbedder(embedder)
+    return [_outcome(replays, CitationChecker(memo, min_support=t), t) for t in thresholds]
+
+
+def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay:
+    unchecked = record["refused"] and record.get("refusal_reason") in _REFUSED_UNCHECKED
+    draft = None if unchecked or not record["draft"] else record["draft"]
+    passages = retriever.run(record["query"], top_k) if draft is not None else []
+    return _Replay(
+        record["answerable"], frozenset(record["sources"]), record["query"], draft, passages
+    )
+
+
+def _outcome(
+    replays: Sequence[_Replay], checker: CitationChecker, threshold: float
+) -> ThresholdOutcome:
+    refused_answerable: list[bool] = []
+    refused_unanswerable: list[bool] = []
+    precisions: list[float] = []
+    for replay in replays:
+        cited: set[str] = set()
+        if replay.draft is not None:
+            checked = checker.run(replay.draft, replay.passages, replay.query)
+            cited = {citation.doc_id for citation in checked.citations}
+        refused = not cited
+        (refused_answerable if replay.answerable else refused_unanswerable).append(refused)
+        if replay.answerable and not refused and replay.sources:
+            precisions.append(len(cited & replay.sources) / len(cited))
+    return ThresholdOutcome(
+        min_support=threshold,
+        answerable_refused=_share(refused_answerable),
+        unanswerable_refused=_share(refused_unanswerable),
+        citation_precision=round(mean(precisions), 4) if precisions else None,
+        answered=sum(not r for r in refused_answerable + refused_unanswerable),
+    )
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
