@@ -10,20 +10,23 @@ two adjacent ones) by explainable measures, and keeps the best:
 - ``topic``: the share of the question's content words in the span or the passage's title, so
   that a right-looking word in a sentence about something else ("2018", from an unrelated
   date) is not taken for the answer;
-- two checks of the answer's type, where the question shows it: "how many X" needs a number
-  the span gives as a count of X ("320 firearms" does not answer "how many arrests"), and
-  "which year" needs a year;
+- checks of the answer's type, where the question shows it: "how many X" needs a number the
+  span gives as a count of X ("320 firearms" does not answer "how many arrests"); "which year"
+  needs a year and "when" a date ("It was held in Morocco" does not answer "when");
 - ``semantic``: cosine similarity of the MiniLM embeddings of "question + sentence" and span.
 ``lexical = answer * (1 + topic) / 2`` and
 ``support = lexical_weight * lexical + (1 - lexical_weight) * semantic``. A citation stays
 only if its passage supports the sentence; a wrong number is moved to the passage that does;
-a sentence no passage supports is dropped and listed in ``unsupported``.
+when the question asks for two things ("... and ..."), a sentence that joins facts from two
+passages may be supported by a span of each read together, if each gives words the other lacks
+(both are cited); a sentence nothing supports is dropped and listed in ``unsupported``.
 """
 
+import copy
+import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -137,15 +140,22 @@ class CitationChecker:
         sentences: list[str] = []
         checked = CheckedAnswer("", [])
         for row, claim in enumerate(claims):
-            best = self._best_per_passage(claim.text, asked, spans, similarity[row])
+            sentence = _Sentence(claim.text, asked)
+            best = self._best_per_passage(sentence, asked, spans, similarity[row])
             kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
             if not kept:
                 strongest = max(best.values(), key=lambda support: support.score)
-                if strongest.score < self.min_support:
+                if strongest.score >= self.min_support:
+                    kept = [strongest.passage + 1]
+                elif asked.joins_two and (
+                    pair := self._best_pair(sentence, asked, spans, similarity[row])
+                ):
+                    best = {support.passage: support for support in pair}
+                    kept = [support.passage + 1 for support in pair]
+                else:
                     checked.unsupported.append(claim.text)
                     continue
-                kept = [strongest.passage + 1]
-                checked.corrected += bool(claim.cited)
+                checked.corrected += bool(claim.cited) and not set(kept) <= set(claim.cited)
             markers = []
             for n in kept:
                 citation = self._citation(passages[n - 1], best[n - 1], len(numbered) + 1)
@@ -161,37 +171,69 @@ class CitationChecker:
         return support is not None and support.score >= self.min_support
 
     def _best_per_passage(
-        self, claim: str, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
+        self, sentence: "_Sentence", asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
     ) -> dict[int, Support]:
-        new_terms = content_terms(claim) - asked.terms
-        new_numbers = numbers(claim) - asked.numbers
-        new_names = names(claim) - asked.words
-        claim_has_year, claim_counts = bool(_YEAR.search(claim)), _counts(claim)
         best: dict[int, Support] = {}
         for column, span in enumerate(spans):
-            context = span.words | span.title_words
-            if (
-                not new_terms
-                or not new_numbers <= span.numbers
-                or not new_names <= context
-                or not asked.type_matches(claim_has_year, claim_counts, span)
-            ):
-                answer = 0.0
-            else:
-                answer = len(new_terms & span.terms) / len(new_terms)
-            topic = (
-                len(asked.terms & (span.terms | span.title_terms)) / len(asked.terms)
-                if asked.terms
-                else 1.0
-            )
-            semantic = float(similarity[column])
-            lexical = answer * (1 + topic) / 2
-            score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
-            if span.passage not in best or score > best[span.passage].score:
-                best[span.passage] = Support(
-                    span.passage, span.start, span.end, answer, topic, semantic, score
-                )
+            support = self._support(sentence, asked, span, float(similarity[column]))
+            if span.passage not in best or support.score > best[span.passage].score:
+                best[span.passage] = support
         return best
+
+    def _best_pair(
+        self, sentence: "_Sentence", asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
+    ) -> tuple[Support, Support] | None:
+        """Two spans of two passages that support the sentence together and neither alone: a
+        sentence joining facts from two documents ("Operation Neptune II and Operation Trigger
+        II"). Each span must give some of the sentence's words that the other lacks."""
+        candidates: dict[int, list[int]] = {}
+        for column, span in enumerate(spans):
+            candidates.setdefault(span.passage, []).append(column)
+        for passage, columns in candidates.items():
+            # The few spans of each passage that give most of the sentence's words.
+            columns.sort(key=lambda c: (-len(sentence.terms & spans[c].terms), -similarity[c]))
+            candidates[passage] = columns[:_PAIR_CANDIDATES]
+        found: tuple[Support, Support] | None = None
+        passages = sorted(candidates)
+        for index, first in enumerate(passages):
+            for second in passages[index + 1 :]:
+                for a, b in itertools.product(candidates[first], candidates[second]):
+                    one, other = spans[a], spans[b]
+                    if not (sentence.terms & one.terms) - other.terms:
+                        continue
+                    if not (sentence.terms & other.terms) - one.terms:
+                        continue
+                    semantic = max(float(similarity[a]), float(similarity[b]))
+                    joint = self._support(sentence, asked, one.joined(other), semantic)
+                    if joint.score >= self.min_support and (
+                        found is None or joint.score > found[0].score
+                    ):
+                        found = (
+                            replace(joint, passage=one.passage, start=one.start, end=one.end),
+                            replace(joint, passage=other.passage, start=other.start, end=other.end),
+                        )
+        return found
+
+    def _support(
+        self, sentence: "_Sentence", asked: "_Asked", span: "_Span", semantic: float
+    ) -> Support:
+        if (
+            not sentence.terms
+            or not sentence.numbers <= span.numbers
+            or not sentence.names <= span.words | span.title_words
+            or not asked.type_matches(sentence.has_year, sentence.has_date, sentence.counts, span)
+        ):
+            answer = 0.0
+        else:
+            answer = len(sentence.terms & span.terms) / len(sentence.terms)
+        topic = (
+            len(asked.terms & (span.terms | span.title_terms)) / len(asked.terms)
+            if asked.terms
+            else 1.0
+        )
+        lexical = answer * (1 + topic) / 2
+        score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
+        return Support(span.passage, span.start, span.end, answer, topic, semantic, score)
 
     @staticmethod
     def _citation(passage: Passage, support: Support, n: int) -> Citation:
@@ -205,6 +247,19 @@ class CitationChecker:
             end=passage.start + support.end,
             score=round(support.score, 4),
         )
+
+
+class _Sentence:
+    """What a sentence of the answer claims beyond the question: its new content words (stemmed),
+    numbers and names, and the shape of its answer."""
+
+    def __init__(self, text: str, asked: "_Asked") -> None:
+        self.terms = content_terms(text) - asked.terms
+        self.numbers = numbers(text) - asked.numbers
+        self.names = names(text) - asked.words
+        self.has_year = bool(_YEAR.search(text))
+        self.has_date = bool(_DATE.search(text))
+        self.counts = _counts(text)
 
 
 class _Span:
@@ -224,6 +279,17 @@ class _Span:
         self.title_words = title.words
         self.title_terms = title.terms
 
+    def joined(self, other: "_Span") -> "_Span":
+        """The two spans read together (the offsets stay this one's)."""
+        both = copy.copy(self)
+        both.terms = self.terms | other.terms
+        both.numbers = self.numbers | other.numbers
+        both.words = self.words | other.words
+        both.counts = self.counts + other.counts
+        both.title_words = self.title_words | other.title_words
+        both.title_terms = self.title_terms | other.title_terms
+        return both
+
 
 class _Title:
     def __init__(self, title: str) -> None:
@@ -239,22 +305,37 @@ class _Asked:
         self.terms = content_terms(question)
         self.numbers = numbers(question)
         self.words = _words(question)
-        counted = _HOW_MANY.search(question)
         # "how many core cybersecurity principles": any of the words that name what is counted.
-        self.counted: set[str] = set()
-        for word in _WORD_OR_NUMBER.findall(counted.group(1)) if counted else []:
-            if word.lower() in _ENDS_NOUN_PHRASE:
-                break
-            self.counted.add(stem(word))
+        self.counted = _noun_phrase(_HOW_MANY.search(question))
         self.wants_year = bool(_WHICH_YEAR.search(question))
+        self.wants_date = self.wants_year or bool(_WHEN.search(question))
+        # Only a question that asks for two things may be answered from two passages at once:
+        # elsewhere, a sentence needing two documents mostly conflates them ("800 delegates" of
+        # one meeting at the dates of another).
+        self.joins_two = bool(_JOINS_TWO.search(question))
 
-    def type_matches(self, claim_has_year: bool, claim_counts: set[str], span: "_Span") -> bool:
+    def type_matches(
+        self, claim_has_year: bool, claim_has_date: bool, claim_counts: set[str], span: "_Span"
+    ) -> bool:
         if self.wants_year and not claim_has_year:
+            return False
+        if self.wants_date and not claim_has_date:
             return False
         if not self.counted or self.counted & _ANY_COUNT:
             return True
         # A count of the asked thing: one of the claim's numbers, followed closely by its noun.
         return any(count in claim_counts and self.counted & after for count, after in span.counts)
+
+
+def _noun_phrase(match: re.Match[str] | None) -> set[str]:
+    """The stems of the words after "how many", up to the verb or preposition that ends the
+    noun phrase."""
+    stems: set[str] = set()
+    for word in _WORD_OR_NUMBER.findall(match.group(1)) if match else []:
+        if word.lower() in _ENDS_NOUN_PHRASE:
+            break
+        stems.add(stem(word))
+    return stems
 
 
 def _count(word: str) -> str:
@@ -270,9 +351,19 @@ def _counts(text: str) -> set[str]:
     }
 
 
+_JOINS_TWO = re.compile(r"\b(?:and|both|respectively|each)\b", re.IGNORECASE)
+# Spans of each passage tried in pairs with another passage's.
+_PAIR_CANDIDATES = 3
 _HOW_MANY = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}[\w-]+)", re.IGNORECASE)
 _WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
+    r"oct|nov|dec)[a-z]*\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|yesterday|"
+    r"tomorrow|week|month|year|decade|century)s?\b",
+    re.IGNORECASE,
+)
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
 # Nouns that any count may answer ("how many people" - "800 delegates").
 _ANY_COUNT = {stem(word) for word in ("people", "persons", "times", "individuals")}
@@ -297,7 +388,7 @@ def _candidate_spans(text: str) -> list[tuple[int, int]]:
     """Each sentence of a passage, and each pair of adjacent sentences."""
     sentences = split_sentences(text)
     singles = [(s.start, s.end) for s in sentences]
-    pairs = [(a.start, b.end) for a, b in pairwise(sentences)]
+    pairs = [(a.start, b.end) for a, b in itertools.pairwise(sentences)]
     return singles + pairs
 
 

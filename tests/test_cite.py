@@ -167,3 +167,41 @@ def test_a_count_may_be_spelled_out_and_its_noun_qualified(checker: CitationChec
     answer = "The Paris Call sets out nine fundamental cybersecurity principles [1]."
     assert checker.run(answer, [call], question).supported
     assert not checker.run("The Paris Call sets out principles [1].", [call], question).supported
+
+
+def test_a_when_question_needs_a_date(checker: CitationChecker) -> None:
+    question = "When did the 8th Chiefs of Police Meeting take place?"
+    assert checker.run("It took place on 3 and 4 September [1].", PASSAGES, question).supported
+    assert not checker.run("It took place in Lyon [1].", PASSAGES, question).supported
+
+
+def test_a_sentence_joining_two_passages_cites_both(checker: CitationChecker) -> None:
+    ports = "Operation Neptune II checked ships in Mediterranean ports for foreign fighters."
+    guns = "Operation Trigger II targeted illicit firearms in Latin America."
+    found = [
+        Passage("ports.txt#v#0", "ports.txt", "Ports", ports, 0, len(ports), 0.5),
+        Passage("guns.txt#v#0", "guns.txt", "Firearms", guns, 0, len(guns), 0.5),
+    ]
+    question = "Name the operation at Mediterranean ports and the one targeting illicit firearms."
+    checked = checker.run("Operation Neptune II and Operation Trigger II [1].", found, question)
+    assert checked.answer == "Operation Neptune II and Operation Trigger II [1][2]."
+    assert [c.quote for c in checked.citations] == [ports, guns]
+    # A name neither passage gives is not made up by reading them together.
+    invented = checker.run("Operation Neptune II and Operation Sandstorm [1].", found, question)
+    assert not invented.supported
+
+
+def test_two_passages_are_joined_only_for_a_question_about_two_things(
+    checker: CitationChecker,
+) -> None:
+    # The counts of one meeting at the dates of another: each fact is in a passage, the
+    # sentence is false.
+    lyon = "More than 800 delegates from 179 countries attended the General Assembly."
+    rome = "The regional conference ran for three days, from 16 to 18 May 2017."
+    found = [
+        Passage("ga.txt#v#0", "ga.txt", "General Assembly", lyon, 0, len(lyon), 0.5),
+        Passage("rc.txt#v#0", "rc.txt", "Regional conference", rome, 0, len(rome), 0.5),
+    ]
+    question = "How many delegates attended the General Assembly?"
+    draft = "More than 800 delegates attended the three-day conference from 16 to 18 May 2017 [1]."
+    assert not checker.run(draft, found, question).supported
