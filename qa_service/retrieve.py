@@ -181,8 +181,8 @@ def select(
     already chosen is a repeat (the same press release filed twice) and is dropped. Each chunk
     taken, merged or not, uses one of the ``top_k`` places, and a document gets at most
     ``max_per_document`` of them, so the reader's prompt never grows past ``top_k`` chunks and
-    one long document cannot crowd the others out (merging every later neighbour made passages
-    three times as long and the model's first token 60% later).
+    one long document cannot crowd the others out. (When merges were free, the local model's
+    first token came at 18.2 s instead of 10.8 s on interpol-news, p50.)
     """
     chosen: list[Passage] = []
     taken: Counter[str] = Counter()

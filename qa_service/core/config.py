@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     fusion_weight: float = Field(0.5, ge=0.0, le=1.0)
     # Chunks each search hands to fusion; more finds more but costs fetch time.
     retrieval_candidates: int = Field(50, ge=1, le=1000)
-    # Passages one document may give an answer, so several documents get heard.
+    # Chunks one document may give an answer (merged neighbours count each), so several
+    # documents get heard.
     max_passages_per_document: int = Field(2, ge=1)
     # Optional reranking of the first retrieved passages: off unless it pays for its latency.
     reranker: Literal["none", "cross-encoder", "llm"] = "none"
