@@ -319,6 +319,11 @@ def calibrate(
     except (OSError, ValueError) as error:
         fail(f"cannot read {results_path} or the thresholds: {error}")
     qa = services(results["collection"])
+    if guarded(qa.store.count) == 0:
+        fail(
+            f"collection {results['collection']} is empty here: calibrate with the QA_DATA_DIR "
+            "(or QA_CHROMA_URL) the evaluation used"
+        )
     outcomes = guarded(
         lambda: replay(results, qa.retriever, qa.embedder, qa.settings.top_k, values)
     )

@@ -126,3 +126,12 @@ def test_a_stopped_ingest_is_finished_by_the_next_run(
 
     again = json.loads(qa("ingest", str(tmp_path / "many"), "--json", env=env).stdout)
     assert len(again["skipped"]) == total  # every document complete, nothing half-written
+
+
+def test_calibrate_says_clearly_what_it_cannot_use(env: dict[str, str], tmp_path: Path) -> None:
+    missing = qa("calibrate", str(tmp_path / "none.json"), env=env)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"collection": "eval-elsewhere", "per_question": []}))
+    elsewhere = qa("calibrate", str(results), env=env)
+    assert elsewhere.returncode == 1 and "is empty here" in elsewhere.stderr
