@@ -27,6 +27,11 @@ def passage(n: int, start: int, end: int) -> Passage:
     )
 
 
+def whole(doc_id: str, title: str, text: str) -> Passage:
+    """A one-chunk document as a passage."""
+    return Passage(f"{doc_id}#v#0", doc_id, title, text, 0, len(text), 0.5)
+
+
 SPLIT = DOCUMENT.index("Operation")
 PASSAGES = [passage(0, 0, SPLIT - 2), passage(1, SPLIT, len(DOCUMENT))]
 
@@ -162,7 +167,7 @@ def test_a_bare_word_from_an_unrelated_sentence_is_not_an_answer(
 
 def test_a_count_may_be_spelled_out_and_its_noun_qualified(checker: CitationChecker) -> None:
     text = "The Paris Call sets out nine fundamental cybersecurity principles."
-    call = Passage("call.txt#v#0", "call.txt", "The Paris Call", text, 0, len(text), 0.5)
+    call = whole("call.txt", "The Paris Call", text)
     question = "How many core cybersecurity principles does the Paris Call set out?"
     answer = "The Paris Call sets out nine fundamental cybersecurity principles [1]."
     assert checker.run(answer, [call], question).supported
@@ -179,8 +184,8 @@ def test_a_sentence_joining_two_passages_cites_both(checker: CitationChecker) ->
     ports = "Operation Neptune II checked ships in Mediterranean ports for foreign fighters."
     guns = "Operation Trigger II targeted illicit firearms in Latin America."
     found = [
-        Passage("ports.txt#v#0", "ports.txt", "Ports", ports, 0, len(ports), 0.5),
-        Passage("guns.txt#v#0", "guns.txt", "Firearms", guns, 0, len(guns), 0.5),
+        whole("ports.txt", "Ports", ports),
+        whole("guns.txt", "Firearms", guns),
     ]
     question = "Name the operation at Mediterranean ports and the one targeting illicit firearms."
     checked = checker.run("Operation Neptune II and Operation Trigger II [1].", found, question)
@@ -199,8 +204,8 @@ def test_two_passages_are_joined_only_for_a_question_about_two_things(
     lyon = "More than 800 delegates from 179 countries attended the General Assembly."
     rome = "The regional conference ran for three days, from 16 to 18 May 2017."
     found = [
-        Passage("ga.txt#v#0", "ga.txt", "General Assembly", lyon, 0, len(lyon), 0.5),
-        Passage("rc.txt#v#0", "rc.txt", "Regional conference", rome, 0, len(rome), 0.5),
+        whole("ga.txt", "General Assembly", lyon),
+        whole("rc.txt", "Regional conference", rome),
     ]
     question = "How many delegates attended the General Assembly?"
     draft = "More than 800 delegates attended the three-day conference from 16 to 18 May 2017 [1]."
