@@ -8,14 +8,16 @@ calibration set is a run over ClapNQ, whose unanswerable questions come with pas
 same article (docs/evaluation.md).
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import mean
 from typing import Any
 
 import numpy as np
 
+from eval.score import best_f1, contains_gold
 from qa_service.cite import CitationChecker
+from qa_service.compose import Composer
 from qa_service.core.embedder import Embedder, Vectors
 from qa_service.core.schema import Passage
 from qa_service.retrieve import Retriever
@@ -33,6 +35,10 @@ class ThresholdOutcome:
     # Cited documents among the gold sources, over the answered answerable questions.
     citation_precision: float | None
     answered: int
+    # Over the answerable questions with gold answers (a refusal scores 0), on the answer in
+    # English: a translated question's gold answers may be in its own language.
+    answer_f1: float | None = None
+    answer_contains: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class _Replay:
     answerable: bool
     sources: frozenset[str]
     query: str
+    # What was asked, when the query is its translation.
+    original: str | None
+    golds: tuple[str, ...]
     draft: str | None  # None: refused before the check
     passages: list[Passage]
 
@@ -69,8 +78,13 @@ def calibrate(
     embedder: Embedder,
     top_k: int,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+    document_text: Callable[[Passage], str] | None = None,
+    fallback: Composer | None = None,
 ) -> list[ThresholdOutcome]:
-    """The refusal rates and citation precision the run would have had at each threshold."""
+    """The refusal rates and citation precision the run would have had at each threshold.
+
+    With ``fallback``, a draft with no supported sentence is replaced by its quote, as the
+    service does (``QA_QUOTE_FALLBACK``)."""
     records = [record for record in results["per_question"] if "answer" in record]
     if not records:
         raise ValueError("the results hold no answers: run qa eval without --retrieval-only")
@@ -78,39 +92,66 @@ def calibrate(
         raise ValueError("the results record no drafts: run qa eval again with this version")
     replays = [_replay(record, retriever, top_k) for record in records]
     memo = MemoEmbedder(embedder)
-    return [_outcome(replays, CitationChecker(memo, min_support=t), t) for t in thresholds]
+    return [
+        _outcome(
+            replays, CitationChecker(memo, min_support=t, document_text=document_text), t, fallback
+        )
+        for t in thresholds
+    ]
 
 
 def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay:
     unchecked = record["refused"] and record.get("refusal_reason") in _REFUSED_UNCHECKED
     draft = None if unchecked or not record["draft"] else record["draft"]
     passages = retriever.run(record["query"], top_k) if draft is not None else []
+    original = record["question"] if record["question"] != record["query"] else None
     return _Replay(
-        record["answerable"], frozenset(record["sources"]), record["query"], draft, passages
+        record["answerable"],
+        frozenset(record["sources"]),
+        record["query"],
+        original,
+        tuple(record.get("gold_answers") or ()),
+        draft,
+        passages,
     )
 
 
 def _outcome(
-    replays: Sequence[_Replay], checker: CitationChecker, threshold: float
+    replays: Sequence[_Replay],
+    checker: CitationChecker,
+    threshold: float,
+    fallback: Composer | None = None,
 ) -> ThresholdOutcome:
     refused_answerable: list[bool] = []
     refused_unanswerable: list[bool] = []
     precisions: list[float] = []
+    f1s: list[float] = []
+    contains: list[bool] = []
     for replay in replays:
         cited: set[str] = set()
+        answer = ""
         if replay.draft is not None:
-            checked = checker.run(replay.draft, replay.passages, replay.query)
+            checked = checker.run(replay.draft, replay.passages, replay.query, replay.original)
+            if not checked.citations and fallback is not None:
+                quote = "".join(fallback.stream(replay.query, replay.passages))
+                checked = checker.run(quote, replay.passages, replay.query, replay.original)
             cited = {citation.doc_id for citation in checked.citations}
+            answer = checked.answer
         refused = not cited
         (refused_answerable if replay.answerable else refused_unanswerable).append(refused)
         if replay.answerable and not refused and replay.sources:
             precisions.append(len(cited & replay.sources) / len(cited))
+        if replay.answerable and replay.golds:
+            f1s.append(best_f1(answer, replay.golds))
+            contains.append(contains_gold(answer, replay.golds))
     return ThresholdOutcome(
         min_support=threshold,
         answerable_refused=_share(refused_answerable),
         unanswerable_refused=_share(refused_unanswerable),
         citation_precision=round(mean(precisions), 4) if precisions else None,
         answered=sum(not r for r in refused_answerable + refused_unanswerable),
+        answer_f1=round(mean(f1s), 4) if f1s else None,
+        answer_contains=_share(contains),
     )
 
 

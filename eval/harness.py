@@ -149,6 +149,7 @@ def _describe_settings(base: Services) -> dict[str, Any]:
         "top_k": settings.top_k,
         "min_retrieval_score": settings.min_retrieval_score,
         "min_support": settings.min_support,
+        "quote_fallback": settings.quote_fallback and settings.llm != "extractive",
     }
 
 

@@ -111,6 +111,7 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         answer=answer.answer,
         refused=answer.refused,
         refusal_reason=answer.refusal_reason,
+        quoted=answer.quoted,
         # The draft and the sentences the citation check removed from it: why an answer shrank
         # or was refused, and what ``qa calibrate`` re-checks at other thresholds.
         draft=answer.draft,

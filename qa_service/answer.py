@@ -3,7 +3,6 @@
 The one pipeline behind ``qa ask``, ``POST /v1/ask``, its streaming twin and ``qa eval``.
 """
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +14,9 @@ from qa_service.cite import Citation, CitationChecker
 from qa_service.compose import Composer
 from qa_service.core.schema import Filters, Passage
 from qa_service.generate.base import Generator
-from qa_service.language import NAMES, detect_language
+from qa_service.language import NAMES, detect_language, keeps_facts
 from qa_service.prompts import Prompts
 from qa_service.retrieve import Retriever, relevance
-
-_MARKER = re.compile(r"\[\d+\]")
 
 
 class QuestionError(ValueError):
@@ -59,6 +56,9 @@ class Answer:
     # Why the answer is a refusal: "retrieval" (no passage relevant enough), "composer" (the
     # model said the documents don't say) or "unsupported" (no sentence of the draft held up).
     refusal_reason: RefusalReason | None = None
+    # The model's answer did not hold up and this one quotes the passage sentences closest to
+    # the question instead (see ``AnswerService``).
+    quoted: bool = False
 
 
 Event = tuple[Literal["token"], str] | tuple[Literal["done"], Answer]
@@ -69,6 +69,10 @@ class AnswerService:
 
     ``assistant`` is the language model used for the small jobs around the answer (rewriting
     follow-ups, translating); without one (extractive mode) those steps are skipped.
+    ``fallback`` answers when no sentence of the composer's draft holds up: a small model often
+    restates the question or adds one wrong detail to the right sentence ("45 police chiefs"),
+    while the passage sentence that answers is right there. Its answer is checked the same way;
+    when the composer itself says the documents don't say, it is not asked.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class AnswerService:
         prompts: Prompts,
         *,
         assistant: Generator | None = None,
+        fallback: Composer | None = None,
         top_k: int = 5,
         min_retrieval_score: float = 0.25,
         max_question_chars: int = 2000,
@@ -89,6 +94,7 @@ class AnswerService:
         self.checker = checker
         self.prompts = prompts
         self.assistant = assistant
+        self.fallback = fallback
         self.top_k = top_k
         self.min_retrieval_score = min_retrieval_score
         self.max_question_chars = max_question_chars
@@ -142,10 +148,19 @@ class AnswerService:
         draft = "".join(draft_parts).strip()
         mark = lap("generate", mark)
 
-        checked = self.checker.run(draft, passages, asked)
+        # A translated question's names are the translation's spelling: only those the asker wrote
+        # alike are held against the passages.
+        original = standalone if language != "en" and self.assistant is not None else None
+        checked = self.checker.run(draft, passages, asked, original)
         mark = lap("check", mark)
         declined = self.prompts.is_refusal(draft)
-        if declined or not checked.supported:
+        quoted = None
+        if not declined and not checked.supported and self.fallback is not None:
+            quote = "".join(self.fallback.stream(asked, passages))
+            if not self.prompts.is_refusal(quote):
+                quoted = self.checker.run(quote, passages, asked, original)
+            mark = lap("fallback", mark)
+        if declined or not (checked.supported or (quoted and quoted.supported)):
             reason: RefusalReason = "composer" if declined else "unsupported"
             refusal = self._refusal(reason, passages, standalone, language, timings, started)
             refusal.draft = draft
@@ -153,11 +168,15 @@ class AnswerService:
             yield "done", refusal
             return
 
+        unsupported = checked.unsupported
+        if quoted is not None:
+            checked = quoted
         answer = checked.answer
         if language != "en":
             translated = self._translate(answer, language)
-            # The translation must keep every marker, or the citations would lose their place.
-            if sorted(_MARKER.findall(translated)) == sorted(_MARKER.findall(answer)):
+            # A translation that loses a marker would lose its citation; one that loses a name or
+            # a number, the answer: the checked English answer is shown instead.
+            if keeps_facts(answer, translated, language):
                 answer = translated
             yield "token", answer
             lap("translate", mark)
@@ -173,7 +192,8 @@ class AnswerService:
                 language=language,
                 timings_ms=timings,
                 draft=draft,
-                unsupported=checked.unsupported,
+                unsupported=unsupported,
+                quoted=quoted is not None,
             ),
         )
 

@@ -12,7 +12,8 @@ two adjacent ones) by explainable measures, and keeps the best:
   date) is not taken for the answer;
 - checks of the answer's type, where the question shows it: "how many X" needs a number the
   span gives as a count of X ("320 firearms" does not answer "how many arrests"); "which year"
-  needs a year and "when" a date ("It was held in Morocco" does not answer "when");
+  needs a year, "when" a date ("It was held in Morocco" does not answer "when") and "how
+  much" an amount;
 - ``semantic``: cosine similarity of the MiniLM embeddings of "question + sentence" and span.
 ``lexical = answer * (1 + topic) / 2`` and
 ``support = lexical_weight * lexical + (1 - lexical_weight) * semantic``. A citation stays
@@ -20,19 +21,29 @@ only if its passage supports the sentence; a wrong number is moved to the passag
 when the question asks for two things ("... and ..."), a sentence that joins facts from two
 passages may be supported by a span of each read together, if each gives words the other lacks
 (both are cited); a sentence nothing supports is dropped and listed in ``unsupported``.
+Last, the documents the answer cites must mention every name and number of the question
+somewhere in their text (the whole document, when ``document_text`` is given): an answer from
+the article about another meeting answers another question, and none of it is kept.
 """
 
 import copy
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
-from qa_service.sentences import content_terms, names, numbers, split_sentences, stem
+from qa_service.sentences import (
+    content_terms,
+    mentions,
+    names,
+    numbers,
+    split_sentences,
+    stem,
+)
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _END_PUNCTUATION = re.compile(r"[.!?؟。]+$")
@@ -113,15 +124,30 @@ class CitationChecker:
     """
 
     def __init__(
-        self, embedder: Embedder, min_support: float = 0.5, lexical_weight: float = 0.5
+        self,
+        embedder: Embedder,
+        min_support: float = 0.5,
+        lexical_weight: float = 0.5,
+        document_text: Callable[[Passage], str] | None = None,
     ) -> None:
+        """``document_text`` gives the whole document a passage comes from (the store's); without
+        it, what a cited document mentions is read from its retrieved passages only."""
         self.embedder = embedder
         self.min_support = min_support
         self.lexical_weight = lexical_weight
+        self.document_text = document_text
 
-    def run(self, answer: str, passages: Sequence[Passage], question: str = "") -> CheckedAnswer:
+    def run(
+        self,
+        answer: str,
+        passages: Sequence[Passage],
+        question: str = "",
+        original_question: str | None = None,
+    ) -> CheckedAnswer:
+        """``question`` is what the passages were retrieved for; ``original_question``, when it
+        was translated into it, what was asked (only names written alike in both are trusted)."""
         claims = parse_claims(answer)
-        asked = _Asked(question)
+        asked = _Asked(question, original_question)
         titles = [_Title(passage.title or "") for passage in passages]
         spans = [
             _Span(index, start, end, passage.text[start:end], titles[index])
@@ -130,6 +156,7 @@ class CitationChecker:
         ]
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
+        asked.count_named_best(spans)
         # The sentence is read as the answer to the question: "2018." alone means nothing.
         texts = [f"{question} {claim.text}".strip() for claim in claims]
         texts += [span.text for span in spans]
@@ -165,7 +192,29 @@ class CitationChecker:
             sentences.append(_with_markers(claim.text, sorted(set(markers))))
         checked.answer = " ".join(sentences)
         checked.citations = sorted(numbered.values(), key=lambda citation: citation.n)
+        if checked.citations and not self._anchored(asked, checked.citations, passages):
+            return CheckedAnswer("", [], [claim.text for claim in claims])
         return checked
+
+    def _anchored(
+        self, asked: "_Asked", citations: list[Citation], passages: Sequence[Passage]
+    ) -> bool:
+        """Whether the documents the answer cites mention what the question is about: every
+        name and number of the question. An answer from another meeting's article ("Tunis"
+        asked, the Lyon article cited) answers another question. A question that asks for two
+        things names both documents' subjects, while the answer may cite one of them: not held
+        to it."""
+        if asked.joins_two or not (asked.anchor_names or asked.anchor_numbers):
+            return True
+        cited = {citation.doc_id for citation in citations}
+        texts: dict[str, str] = {}
+        for passage in passages:
+            if passage.doc_id not in cited or (self.document_text and passage.doc_id in texts):
+                continue
+            text = self.document_text(passage) if self.document_text else passage.text
+            texts[passage.doc_id] = f"{texts.get(passage.doc_id, passage.title or '')}\n{text}"
+        read = "\n".join(texts.values())
+        return asked.anchored_in(_words(read), numbers(read))
 
     def _supports(self, support: Support | None) -> bool:
         return support is not None and support.score >= self.min_support
@@ -270,11 +319,13 @@ class _Span:
         self.terms = content_terms(text)
         self.numbers = numbers(text)
         self.words = _words(text)
-        # Each word or number with the stems of the four words after it: what a count counts.
+        # Each number (digits or words) with the stems of the four words after it: what it counts.
         tokens = _WORD_OR_NUMBER.findall(text)
         stems = [stem(token) for token in tokens]
         self.counts = [
-            (_count(token), set(stems[index + 1 : index + 5])) for index, token in enumerate(tokens)
+            (_count(token), set(stems[index + 1 : index + 5]))
+            for index, token in enumerate(tokens)
+            if _is_number(token)
         ]
         self.title_words = title.words
         self.title_terms = title.terms
@@ -301,7 +352,7 @@ class _Asked:
     """What the question already says (echoing it in the answer is context, not a claim), and
     the kind of answer it wants where its wording shows it."""
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, original: str | None = None) -> None:
         self.terms = content_terms(question)
         self.numbers = numbers(question)
         self.words = _words(question)
@@ -309,10 +360,32 @@ class _Asked:
         self.counted = _noun_phrase(_HOW_MANY.search(question))
         self.wants_year = bool(_WHICH_YEAR.search(question))
         self.wants_date = self.wants_year or bool(_WHEN.search(question))
+        self.wants_amount = bool(_HOW_MUCH.search(question))
+        self.best_count_naming = 0  # set by ``count_named_best`` once the spans are known
         # Only a question that asks for two things may be answered from two passages at once:
         # elsewhere, a sentence needing two documents mostly conflates them ("800 delegates" of
         # one meeting at the dates of another).
         self.joins_two = bool(_JOINS_TWO.search(question))
+        # The names and numbers the question is about ("Tunis", "2016"). A translation may spell
+        # a name its own way ("Hamouche"): only those the original question writes alike count.
+        self.anchor_names = names(question)
+        self.anchor_numbers = numbers(question)
+        if original is not None:
+            self.anchor_names &= _words(original)
+            self.anchor_numbers &= numbers(original)
+
+    def count_named_best(self, spans: Sequence["_Span"]) -> None:
+        """How many of the counted words ("member countries") the passages' best-named count
+        is followed by: "179 countries" does not answer "how many member countries" when a
+        passage says "196 member countries"."""
+        self.best_count_naming = max(
+            (len(self.counted & after) for span in spans for _, after in span.counts), default=0
+        )
+
+    def anchored_in(self, words: frozenset[str], passage_numbers: set[str]) -> bool:
+        return self.anchor_numbers <= passage_numbers and all(
+            mentions(words, name) for name in self.anchor_names
+        )
 
     def type_matches(
         self, claim_has_year: bool, claim_has_date: bool, claim_counts: set[str], span: "_Span"
@@ -321,10 +394,17 @@ class _Asked:
             return False
         if self.wants_date and not claim_has_date:
             return False
+        if (self.wants_amount or self.counted) and not claim_counts:
+            return False
         if not self.counted or self.counted & _ANY_COUNT:
             return True
-        # A count of the asked thing: one of the claim's numbers, followed closely by its noun.
-        return any(count in claim_counts and self.counted & after for count, after in span.counts)
+        # A count of the asked thing: one of the claim's numbers, followed closely by its noun,
+        # named as fully as any count in the passages is.
+        needed = max(1, self.best_count_naming)
+        return any(
+            count in claim_counts and len(self.counted & after) >= needed
+            for count, after in span.counts
+        )
 
 
 def _noun_phrase(match: re.Match[str] | None) -> set[str]:
@@ -344,23 +424,25 @@ def _count(word: str) -> str:
 
 def _counts(text: str) -> set[str]:
     """The numbers of ``text``, in digits or in words ("nine")."""
-    return {
-        _count(word)
-        for word in _WORD_OR_NUMBER.findall(text)
-        if word[0].isdigit() or word.lower() in _NUMBER_WORDS
-    }
+    return {_count(word) for word in _WORD_OR_NUMBER.findall(text) if _is_number(word)}
+
+
+def _is_number(word: str) -> bool:
+    return word[0].isdigit() or word.lower() in _NUMBER_WORDS
 
 
 _JOINS_TWO = re.compile(r"\b(?:and|both|respectively|each)\b", re.IGNORECASE)
 # Spans of each passage tried in pairs with another passage's.
 _PAIR_CANDIDATES = 3
+_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}[\w-]+)", re.IGNORECASE)
 _WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
 _DATE = re.compile(
-    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
-    r"oct|nov|dec)[a-z]*\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|yesterday|"
+    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|"
+    r"apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|"
+    r"dec(?:ember)?)\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|yesterday|"
     r"tomorrow|week|month|year|decade|century)s?\b",
     re.IGNORECASE,
 )

@@ -307,17 +307,27 @@ def calibrate(
     thresholds: Annotated[
         str | None, typer.Option(help="QA_MIN_SUPPORT values to try, e.g. 0.4,0.5,0.6.")
     ] = None,
+    fallback: Annotated[
+        bool | None,
+        typer.Option(
+            "--fallback/--no-fallback",
+            help="Quote the passages when a draft holds up nowhere (default: as the run did).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Re-check a run's drafts at other QA_MIN_SUPPORT thresholds (the model is not asked)."""
     from eval.calibrate import DEFAULT_THRESHOLDS
     from eval.calibrate import calibrate as replay
+    from qa_service.compose import ExtractiveComposer
 
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
         values = [float(v) for v in thresholds.split(",")] if thresholds else DEFAULT_THRESHOLDS
     except (OSError, ValueError) as error:
         fail(f"cannot read {results_path} or the thresholds: {error}")
+    recorded = results.get("settings", {}).get("quote_fallback", False)
+    quoting = recorded if fallback is None else fallback
     qa = services(results["collection"])
     if guarded(qa.store.count) == 0:
         fail(
@@ -325,15 +335,33 @@ def calibrate(
             "(or QA_CHROMA_URL) the evaluation used"
         )
     outcomes = guarded(
-        lambda: replay(results, qa.retriever, qa.embedder, qa.settings.top_k, values)
+        lambda: replay(
+            results,
+            qa.retriever,
+            qa.embedder,
+            qa.settings.top_k,
+            values,
+            document_text=qa.store.document_text,
+            fallback=ExtractiveComposer(qa.embedder, qa.prompts) if quoting else None,
+        )
     )
     if as_json:
         print_json([asdict(outcome) for outcome in outcomes])
         return
     from rich.table import Table
 
-    table = Table(title=f"{results['dataset']['name']}: drafts re-checked")
-    for column in ("min_support", "answerable refused", "unanswerable refused", "precision"):
+    title = f"{results['dataset']['name']}: drafts re-checked" + (
+        ", quotes as fallback" if quoting else ""
+    )
+    table = Table(title=title)
+    for column in (
+        "min_support",
+        "answerable refused",
+        "unanswerable refused",
+        "precision",
+        "answer F1",
+        "contains",
+    ):
         table.add_column(column, justify="right")
     for outcome in outcomes:
         table.add_row(
@@ -344,6 +372,8 @@ def calibrate(
                     outcome.answerable_refused,
                     outcome.unanswerable_refused,
                     outcome.citation_precision,
+                    outcome.answer_f1,
+                    outcome.answer_contains,
                 )
             ),
         )

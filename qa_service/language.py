@@ -6,6 +6,8 @@ need a statistical detector, which would also be unstable on short questions.
 
 import re
 
+from qa_service.sentences import mentions, names
+
 NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f]")
@@ -32,3 +34,30 @@ def detect_language(text: str) -> str:
     if french >= 2 or (french >= 1 and accents >= 1):
         return "fr"
     return "en"
+
+
+# Digits as any script writes them (Arabic-Indic ones included), and the separators a
+# translation may change ("20,000" in English is "20 000" in French).
+_DIGITS = re.compile(r"\d+(?:[.,\u066b\u066c\u00a0\u202f ]\d{3}(?!\d))*(?:[.,\u066b]\d+)?")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def keeps_facts(source: str, translation: str, language: str) -> bool:
+    """Whether a translation of ``source`` keeps its citation markers, its numbers and, into a
+    language written in Latin letters, its names. A small model's translation sometimes drops
+    the place that answers the question ("... organisé à l'INTERPOL" for "... in Lyon")."""
+    if sorted(_MARKER.findall(translation)) != sorted(_MARKER.findall(source)):
+        return False
+    if not _numbers(_MARKER.sub(" ", source)) <= _numbers(_MARKER.sub(" ", translation)):
+        return False
+    if language == "ar":
+        return True  # names are written in Arabic letters there
+    words = {word.lower() for word in re.findall(r"\w+", translation)}
+    return all(mentions(words, name) for name in names(_MARKER.sub(" ", source)))
+
+
+def _numbers(text: str) -> set[str]:
+    return {
+        "".join(str(int(char)) for char in match if char.isdigit())
+        for match in _DIGITS.findall(text)
+    }

@@ -1,6 +1,7 @@
 """Sentences with exact character spans, and the content words used to compare them."""
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from functools import cache
 
@@ -71,3 +72,19 @@ def names(text: str) -> set[str]:
 
 def numbers(text: str) -> set[str]:
     return {number.replace(",", "") for number in _NUMBER.findall(text)}
+
+
+def mentions(words: Set[str], name: str) -> bool:
+    """Whether ``words`` name ``name``, allowing for inflection ("Moroccan" for "Morocco",
+    "Presidents" for "President"): a shared start of five letters or more that leaves at most two
+    letters over in the shorter word."""
+    if name in words:
+        return True
+    for word in words:
+        shorter = min(len(word), len(name))
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(word, name, strict=False)) if a != b), shorter
+        )
+        if shared >= 5 and shorter - shared <= 2:
+            return True
+    return False

@@ -86,9 +86,16 @@ class Services:
         return AnswerService(
             self.retriever,
             composer,
-            CitationChecker(self.embedder, min_support=self.settings.min_support),
+            CitationChecker(
+                self.embedder,
+                min_support=self.settings.min_support,
+                document_text=self.store.document_text,
+            ),
             self.prompts,
             assistant=self.generator,
+            fallback=ExtractiveComposer(self.embedder, self.prompts)
+            if self.generator is not None and self.settings.quote_fallback
+            else None,
             top_k=self.settings.top_k,
             min_retrieval_score=self.settings.min_retrieval_score,
             max_question_chars=self.settings.max_question_chars,

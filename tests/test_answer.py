@@ -1,12 +1,15 @@
 """The answer pipeline end to end in extractive mode: real store, model, checker, prompts."""
 
 import re
+from collections.abc import Iterator, Sequence
 
 import pytest
 
-from qa_service.answer import Question, QuestionError, Turn
+from qa_service.answer import AnswerService, Question, QuestionError, Turn
+from qa_service.cite import CitationChecker
+from qa_service.compose import ExtractiveComposer
 from qa_service.core.config import Settings
-from qa_service.core.schema import Filters
+from qa_service.core.schema import Filters, Passage
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 
@@ -81,3 +84,73 @@ def test_stream_yields_tokens_then_the_answer(answering: Services) -> None:
 def test_settings_choose_extractive_without_loading_a_language_model(settings: Settings) -> None:
     services = Services(settings.model_copy(update={"llm": "extractive"}))
     assert services.generator is None
+
+
+class ScriptedComposer:
+    """Writes the same draft whatever it is asked: a stand-in for a model's known failures."""
+
+    name = "scripted"
+
+    def __init__(self, draft: str) -> None:
+        self.draft = draft
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield self.draft
+
+    def warm_up(self) -> None:
+        pass
+
+
+def pipeline(services: Services, draft: str, fallback: bool) -> AnswerService:
+    extractive = ExtractiveComposer(services.embedder, services.prompts)
+    return AnswerService(
+        services.retriever,
+        ScriptedComposer(draft),
+        CitationChecker(services.embedder, document_text=services.store.document_text),
+        services.prompts,
+        fallback=extractive if fallback else None,
+    )
+
+
+DELEGATION = Question("Who chaired the Moroccan delegation at the Lyon meeting?")
+RESTATED = "The Moroccan delegation at the Lyon meeting was chaired [1]."
+
+
+def test_a_draft_that_holds_up_nowhere_falls_back_to_a_quote(answering: Services) -> None:
+    answer = pipeline(answering, RESTATED, fallback=True).run(DELEGATION)
+    assert not answer.refused and answer.quoted
+    assert "Hammouchi chaired the Moroccan delegation" in answer.answer
+    assert answer.citations and "[1]" in answer.answer
+    for citation in answer.citations:
+        assert document_text(citation.doc_id)[citation.start : citation.end] == citation.quote
+    # What the model wrote, and why it was not used, stay on record.
+    assert answer.draft == RESTATED
+    assert answer.unsupported == ["The Moroccan delegation at the Lyon meeting was chaired."]
+
+
+def test_without_the_fallback_an_unsupported_draft_is_refused(answering: Services) -> None:
+    answer = pipeline(answering, RESTATED, fallback=False).run(DELEGATION)
+    assert answer.refused and answer.refusal_reason == "unsupported" and not answer.quoted
+
+
+def test_a_model_that_finds_no_answer_is_not_overruled(answering: Services) -> None:
+    answer = pipeline(answering, "The documents don't say.", fallback=True).run(DELEGATION)
+    assert answer.refused and answer.refusal_reason == "composer" and not answer.citations
+
+
+def test_a_supported_draft_is_not_replaced(answering: Services) -> None:
+    draft = "Abdellatif Hammouchi chaired the Moroccan delegation [1]."
+    answer = pipeline(answering, draft, fallback=True).run(DELEGATION)
+    assert not answer.quoted and answer.answer.startswith("Abdellatif Hammouchi chaired")
+
+
+def test_the_fallback_is_on_for_a_language_model_only(settings: Settings) -> None:
+    extractive = Services(settings.model_copy(update={"llm": "extractive"}))
+    assert extractive.answerer.fallback is None
+    # Nothing listens there: building the service does not call the model.
+    served = settings.model_copy(
+        update={"llm": "openai", "llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "any"}
+    )
+    assert isinstance(Services(served).answerer.fallback, ExtractiveComposer)
+    off = Services(served.model_copy(update={"quote_fallback": False}))
+    assert off.answerer.fallback is None

@@ -210,3 +210,94 @@ def test_two_passages_are_joined_only_for_a_question_about_two_things(
     question = "How many delegates attended the General Assembly?"
     draft = "More than 800 delegates attended the three-day conference from 16 to 18 May 2017 [1]."
     assert not checker.run(draft, found, question).supported
+
+
+LYON = whole(
+    "lyon.txt",
+    "Police chiefs meet in Lyon",
+    "The 8th Chiefs of Police Meeting took place in Lyon. Delegates came from 17 countries.",
+)
+TUNIS = whole(
+    "tunis.txt",
+    "Regional dialogue",
+    "The INTERPOL Dialogue met in Tunis. It focused on cybercrime.",
+)
+
+
+def test_an_answer_from_a_document_about_something_else_is_refused(
+    checker: CitationChecker,
+) -> None:
+    # The Lyon article counts delegates, but the question is about the meeting in Tunis.
+    question = "How many countries sent delegates to the INTERPOL Dialogue in Tunis?"
+    checked = checker.run("Delegates came from 17 countries [1].", [LYON, TUNIS], question)
+    assert not checked.supported
+    assert checked.unsupported == ["Delegates came from 17 countries."]
+    asked_of_lyon = "How many countries sent delegates to the Lyon meeting?"
+    assert checker.run("Delegates came from 17 countries [1].", [LYON], asked_of_lyon).supported
+
+
+def test_the_whole_cited_document_may_name_the_subject(embedder: Embedder) -> None:
+    # The chunk that answers does not say "Lyon"; the document it comes from does.
+    text = (
+        "Police chiefs met in Lyon. "
+        + "They talked for hours. " * 3
+        + "Delegates came from 17 countries."
+    )
+    start = text.index("Delegates")
+    chunk = Passage("lyon.txt#v#1", "lyon.txt", "Meeting", text[start:], start, len(text), 0.5)
+    question = "How many countries sent delegates to the Lyon meeting?"
+    answer = "Delegates came from 17 countries [1]."
+    assert not CitationChecker(embedder).run(answer, [chunk], question).supported
+    reading = CitationChecker(embedder, document_text=lambda passage: text)
+    assert reading.run(answer, [chunk], question).supported
+
+
+def test_names_in_a_translated_question_are_held_only_as_the_asker_wrote_them(
+    checker: CitationChecker,
+) -> None:
+    # The model's translation spells a name its own way ("Lyons"): not held against the passage.
+    translated = "How many countries sent delegates to the meeting in Lyons?"
+    answer = "Delegates came from 17 countries [1]."
+    assert not checker.run(answer, [LYON], translated).supported
+    original = "كم عدد الدول التي أرسلت مندوبين إلى الاجتماع؟"
+    assert checker.run(answer, [LYON], translated, original).supported
+
+
+def test_a_how_much_question_needs_an_amount(checker: CitationChecker) -> None:
+    text = "The attackers demanded a ransom in bitcoin. They asked for 300 dollars per computer."
+    ransom = whole("ransom.txt", "Ransomware", text)
+    question = "How much ransom did the attackers demand?"
+    assert not checker.run("The attackers demanded a ransom [1].", [ransom], question).supported
+    assert checker.run("They asked for 300 dollars per computer [1].", [ransom], question).supported
+
+
+def test_a_place_is_not_a_date(checker: CitationChecker) -> None:
+    # "Marrakesh" starts like "March" but is no date.
+    text = "The meeting was held in Marrakesh. It took place in March 2019."
+    meeting = whole("marrakesh.txt", "Meeting", text)
+    question = "On what date was the meeting held?"
+    assert not checker.run("The meeting was held in Marrakesh [1].", [meeting], question).supported
+    assert checker.run("It took place in March 2019 [1].", [meeting], question).supported
+
+
+def test_a_count_must_name_the_asked_thing_as_fully_as_the_passages_do(
+    checker: CitationChecker,
+) -> None:
+    text = "INTERPOL has 196 member countries. Delegates from 179 countries attended the meeting."
+    members = whole("members.txt", "INTERPOL", text)
+    question = "How many member countries does INTERPOL have?"
+    assert checker.run("INTERPOL has 196 member countries [1].", [members], question).supported
+    wrong = checker.run("INTERPOL has 179 member countries [1].", [members], question)
+    assert not wrong.supported
+
+
+def test_how_many_people_needs_a_number(checker: CitationChecker) -> None:
+    # Any count answers "how many people" ("17 delegates"), but some count it must be.
+    question = "How many people attended the 8th Chiefs of Police Meeting?"
+    no_count = checker.run(
+        "Police leaders took part in the meeting in Lyon [1].", PASSAGES, question
+    )
+    assert not no_count.supported
+    text = "The 8th Chiefs of Police Meeting took place in Lyon. More than 800 delegates attended."
+    meeting = whole("meeting.txt", "Chiefs of Police Meeting", text)
+    assert checker.run("More than 800 delegates attended [1].", [meeting], question).supported

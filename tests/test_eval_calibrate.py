@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from eval.calibrate import calibrate
+from qa_service.compose import ExtractiveComposer
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 
@@ -75,3 +76,19 @@ def test_results_without_drafts_are_refused_clearly(indexed: Services) -> None:
     retrieval_only = {"per_question": [{"question": "q", "answerable": True}]}
     with pytest.raises(ValueError, match="retrieval-only"):
         calibrate(retrieval_only, indexed.retriever, indexed.embedder, 5)
+
+
+def test_the_quote_fallback_is_replayed_as_the_service_does_it(indexed: Services) -> None:
+    question = "Who led the Moroccan delegation at the MENA police chiefs meeting in Lyon?"
+    draft = "The delegation was led [1]."
+    restated = {"per_question": [record(question, draft, True, gold_answers=["Hammouchi"])]}
+    fallback = ExtractiveComposer(indexed.embedder, indexed.prompts)
+    (without,) = calibrate(restated, indexed.retriever, indexed.embedder, 5, [0.5])
+    (quoting,) = calibrate(
+        restated, indexed.retriever, indexed.embedder, 5, [0.5], fallback=fallback
+    )
+    assert without.answerable_refused == 1.0 and without.answered == 0
+    assert without.answer_contains == 0.0 and without.answer_f1 == 0.0
+    assert quoting.answerable_refused == 0.0 and quoting.citation_precision == 1.0
+    # The quote names the man who led the delegation.
+    assert quoting.answer_contains == 1.0 and quoting.answer_f1 is not None

@@ -39,6 +39,11 @@ def test_stored_chunks_quote_their_document_exactly(services: Services) -> None:
     for record in chunk_records(services).values():
         text = (INTERPOL_NEWS / str(record["doc_id"])).read_text(encoding="utf-8")
         assert text[int(str(record["start"])) : int(str(record["end"]))] == record["text"]
+    # A cited passage's whole document is put back together from its chunks.
+    passage = services.store.fetch([next(iter(chunk_records(services)))])[0]
+    whole = services.store.document_text(passage)
+    text = (INTERPOL_NEWS / passage.doc_id).read_text(encoding="utf-8")
+    assert whole.split() == text.split() and whole[passage.start : passage.end] == passage.text
     titles = {document.doc_id: document.title for document in services.store.list_documents()}
     assert titles["001_833621d1c7e724e7.txt"] == (
         "Interpol chief hails cooperation with MENA security services"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.language import detect_language
+from qa_service.language import detect_language, keeps_facts
 
 
 @pytest.mark.parametrize(
@@ -20,3 +20,29 @@ from qa_service.language import detect_language
 )
 def test_the_language_of_a_question(question: str, language: str) -> None:
     assert detect_language(question) == language
+
+
+@pytest.mark.parametrize(
+    ("translation", "language", "kept"),
+    [
+        ("La réunion s'est tenue à Lyon le 3 septembre [1].", "fr", True),
+        # The place that answers the question is gone.
+        ("La réunion s'est tenue au siège d'INTERPOL le 3 septembre [1].", "fr", False),
+        ("La réunion s'est tenue à Lyon en septembre [1].", "fr", False),
+        ("La réunion s'est tenue à Lyon le 3 septembre.", "fr", False),
+        # Names are written in Arabic letters; numbers may be in Arabic-Indic digits.
+        ("عقد الاجتماع في ليون في ٣ سبتمبر [1].", "ar", True),
+        ("عقد الاجتماع في ليون في سبتمبر [1].", "ar", False),
+    ],
+)
+def test_a_translation_must_keep_markers_numbers_and_names(
+    translation: str, language: str, kept: bool
+) -> None:
+    source = "The meeting was held in Lyon on 3 September [1]."
+    assert keeps_facts(source, translation, language) is kept
+
+
+def test_number_separators_may_change_in_translation() -> None:
+    source = "Investigators seized 20,000 rounds and 2.5 tonnes of cannabis [1]."
+    translation = "Les enquêteurs ont saisi 20 000 munitions et 2,5 tonnes de cannabis [1]."
+    assert keeps_facts(source, translation, "fr")

@@ -75,6 +75,12 @@ class AskResponse(BaseModel):
         "no answer in the passages; unsupported: no sentence of its draft was backed by a passage",
     )
 
+    quoted: bool = Field(
+        default=False,
+        description="the model's own answer was not backed by the passages, so the answer "
+        "quotes the passage sentences closest to the question",
+    )
+
     @classmethod
     def of(cls, answer: Answer) -> "AskResponse":
         return cls(
@@ -89,4 +95,5 @@ class AskResponse(BaseModel):
             standalone_question=answer.standalone_question,
             language=answer.language,
             refusal_reason=answer.refusal_reason,
+            quoted=answer.quoted,
         )

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # passages) score like answerable ones and are left to the citation check.
     min_retrieval_score: float = Field(0.25, ge=-1.0, le=1.0)
     min_support: float = Field(0.5, ge=0.0, le=1.0)
+    # When no sentence of the model's answer holds up, answer with the passage sentences closest
+    # to the question, quoted (checked like any answer), rather than refuse: docs/evaluation.md.
+    quote_fallback: bool = True
     max_question_chars: int = Field(2000, ge=1)
     prompts_dir: Path | None = None
     llm: Literal["local", "openai", "extractive"] = "local"

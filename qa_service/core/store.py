@@ -70,6 +70,7 @@ class ChunkStore(Protocol):
         self, query: str, top_k: int, filters: Filters | None = None, candidates: Sequence[str] = ()
     ) -> list[KeywordHit]: ...
     def fetch(self, chunk_ids: Sequence[str], vector: Vectors | None = None) -> list[Passage]: ...
+    def document_text(self, passage: Passage) -> str: ...
 
 
 @register_embedding_function
@@ -280,6 +281,25 @@ class ChromaChunkStore:
                 passage = replace(passage, score=similarity, dense_score=similarity)
             records[record_id] = passage
         return [records[chunk_id] for chunk_id in chunk_ids if chunk_id in records]
+
+    def document_text(self, passage: Passage) -> str:
+        """The whole text of the document (the version) ``passage`` comes from, put together
+        from its chunks by their offsets."""
+        where: dict[str, Any] = {"doc_id": passage.doc_id}
+        if "version" in passage.metadata:
+            where = {"$and": [where, {"version": passage.metadata["version"]}]}
+        found = self._collection.get(where=where, include=["documents", "metadatas"])
+        pieces = sorted(
+            (int(metadata["start"]), text)
+            for text, metadata in zip(
+                found["documents"] or [], found["metadatas"] or [], strict=True
+            )
+        )
+        text = ""
+        for start, piece in pieces:
+            # Chunks overlap: each adds only what lies past the end of the text so far.
+            text = text.ljust(start) + piece[max(0, len(text) - start) :]
+        return text
 
     def complete_versions(self) -> dict[str, str | None]:
         """``doc_id`` -> its one complete version, or ``None`` if it needs work."""
