@@ -43,6 +43,7 @@ from qa_service.sentences import (
     numbers,
     split_sentences,
     stem,
+    words,
 )
 
 _MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -147,7 +148,6 @@ class CitationChecker:
         """``question`` is what the passages were retrieved for; ``original_question``, when it
         was translated into it, what was asked (only names written alike in both are trusted)."""
         claims = parse_claims(answer)
-        asked = _Asked(question, original_question)
         titles = [_Title(passage.title or "") for passage in passages]
         spans = [
             _Span(index, start, end, passage.text[start:end], titles[index])
@@ -156,7 +156,7 @@ class CitationChecker:
         ]
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
-        asked.count_named_best(spans)
+        asked = _Asked(question, spans, original_question)
         # The sentence is read as the answer to the question: "2018." alone means nothing.
         texts = [f"{question} {claim.text}".strip() for claim in claims]
         texts += [span.text for span in spans]
@@ -214,7 +214,7 @@ class CitationChecker:
             text = self.document_text(passage) if self.document_text else passage.text
             texts[passage.doc_id] = f"{texts.get(passage.doc_id, passage.title or '')}\n{text}"
         read = "\n".join(texts.values())
-        return asked.anchored_in(_words(read), numbers(read))
+        return asked.anchored_in(words(read), numbers(read))
 
     def _supports(self, support: Support | None) -> bool:
         return support is not None and support.score >= self.min_support
@@ -318,7 +318,7 @@ class _Span:
         self.passage, self.start, self.end, self.text = passage, start, end, text
         self.terms = content_terms(text)
         self.numbers = numbers(text)
-        self.words = _words(text)
+        self.words = words(text)
         # Each number (digits or words) with the stems of the four words after it: what it counts.
         tokens = _WORD_OR_NUMBER.findall(text)
         stems = [stem(token) for token in tokens]
@@ -344,7 +344,7 @@ class _Span:
 
 class _Title:
     def __init__(self, title: str) -> None:
-        self.words = _words(title)
+        self.words = words(title)
         self.terms = content_terms(title)
 
 
@@ -352,16 +352,23 @@ class _Asked:
     """What the question already says (echoing it in the answer is context, not a claim), and
     the kind of answer it wants where its wording shows it."""
 
-    def __init__(self, question: str, original: str | None = None) -> None:
+    def __init__(
+        self, question: str, spans: Sequence["_Span"], original: str | None = None
+    ) -> None:
         self.terms = content_terms(question)
         self.numbers = numbers(question)
-        self.words = _words(question)
+        self.words = words(question)
         # "how many core cybersecurity principles": any of the words that name what is counted.
         self.counted = _noun_phrase(_HOW_MANY.search(question))
         self.wants_year = bool(_WHICH_YEAR.search(question))
         self.wants_date = self.wants_year or bool(_WHEN.search(question))
         self.wants_amount = bool(_HOW_MUCH.search(question))
-        self.best_count_naming = 0  # set by ``count_named_best`` once the spans are known
+        # How many of the counted words ("member countries") the passages' best-named count is
+        # followed by: "179 countries" does not answer "how many member countries" when a
+        # passage says "196 member countries".
+        self.best_count_naming = max(
+            (len(self.counted & after) for span in spans for _, after in span.counts), default=0
+        )
         # Only a question that asks for two things may be answered from two passages at once:
         # elsewhere, a sentence needing two documents mostly conflates them ("800 delegates" of
         # one meeting at the dates of another).
@@ -371,20 +378,12 @@ class _Asked:
         self.anchor_names = names(question)
         self.anchor_numbers = numbers(question)
         if original is not None:
-            self.anchor_names &= _words(original)
+            self.anchor_names &= words(original)
             self.anchor_numbers &= numbers(original)
 
-    def count_named_best(self, spans: Sequence["_Span"]) -> None:
-        """How many of the counted words ("member countries") the passages' best-named count
-        is followed by: "179 countries" does not answer "how many member countries" when a
-        passage says "196 member countries"."""
-        self.best_count_naming = max(
-            (len(self.counted & after) for span in spans for _, after in span.counts), default=0
-        )
-
-    def anchored_in(self, words: frozenset[str], passage_numbers: set[str]) -> bool:
+    def anchored_in(self, written: frozenset[str], passage_numbers: set[str]) -> bool:
         return self.anchor_numbers <= passage_numbers and all(
-            mentions(words, name) for name in self.anchor_names
+            mentions(written, name) for name in self.anchor_names
         )
 
     def type_matches(
@@ -460,10 +459,6 @@ _NUMBER_WORDS = {
     "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
     "thousand", "million", "billion", "dozen", "dozens", "hundreds", "thousands", "millions",
 }  # fmt: skip
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(word.lower() for word in re.findall(r"\w+", text))
 
 
 def _candidate_spans(text: str) -> list[tuple[int, int]]:

@@ -6,7 +6,7 @@ need a statistical detector, which would also be unstable on short questions.
 
 import re
 
-from qa_service.sentences import mentions, names
+from qa_service.sentences import mentions, names, words
 
 NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
 
@@ -52,8 +52,8 @@ def keeps_facts(source: str, translation: str, language: str) -> bool:
         return False
     if language == "ar":
         return True  # names are written in Arabic letters there
-    words = {word.lower() for word in re.findall(r"\w+", translation)}
-    return all(mentions(words, name) for name in names(_MARKER.sub(" ", source)))
+    written = words(translation)
+    return all(mentions(written, name) for name in names(_MARKER.sub(" ", source)))
 
 
 def _numbers(text: str) -> set[str]:

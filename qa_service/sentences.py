@@ -74,6 +74,11 @@ def numbers(text: str) -> set[str]:
     return {number.replace(",", "") for number in _NUMBER.findall(text)}
 
 
+def words(text: str) -> frozenset[str]:
+    """Every word of ``text``, lowercased."""
+    return frozenset(word.lower() for word in _WORD.findall(text))
+
+
 def mentions(words: Set[str], name: str) -> bool:
     """Whether ``words`` name ``name``, allowing for inflection ("Moroccan" for "Morocco",
     "Presidents" for "President"): a shared start of five letters or more that leaves at most two
