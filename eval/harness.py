@@ -150,6 +150,7 @@ def _describe_settings(base: Services) -> dict[str, Any]:
         "min_retrieval_score": settings.min_retrieval_score,
         "min_support": settings.min_support,
         "quote_fallback": settings.quote_fallback and settings.llm != "extractive",
+        "quote_min_score": settings.quote_min_score,
     }
 
 

@@ -11,9 +11,11 @@ two adjacent ones) by explainable measures, and keeps the best:
   that a right-looking word in a sentence about something else ("2018", from an unrelated
   date) is not taken for the answer;
 - checks of the answer's type, where the question shows it: "how many X" needs a number the
-  span gives as a count of X ("320 firearms" does not answer "how many arrests"); "which year"
-  needs a year, "when" a date ("It was held in Morocco" does not answer "when") and "how
-  much" an amount;
+  span gives as a count of X ("320 firearms" does not answer "how many arrests"), and "how
+  many people were killed" a count with the question's own words beside it ("170 officials
+  attending" is not a death toll); "which year" needs a year, "when" a date ("It was held in
+  Morocco" does not answer "when"), "how much" an amount, and "who is" or "which president" a
+  name the question does not hold (a month is not a person);
 - ``semantic``: cosine similarity of the MiniLM embeddings of "question + sentence" and span.
 ``lexical = answer * (1 + topic) / 2`` and
 ``support = lexical_weight * lexical + (1 - lexical_weight) * semantic``. A citation stays
@@ -270,7 +272,7 @@ class CitationChecker:
             not sentence.terms
             or not sentence.numbers <= span.numbers
             or not sentence.names <= span.words | span.title_words
-            or not asked.type_matches(sentence.has_year, sentence.has_date, sentence.counts, span)
+            or not asked.type_matches(sentence, span)
         ):
             answer = 0.0
         else:
@@ -309,6 +311,8 @@ class _Sentence:
         self.has_year = bool(_YEAR.search(text))
         self.has_date = bool(_DATE.search(text))
         self.counts = _counts(text)
+        # Names that could be someone's: "November" names no one.
+        self.person_names = {name for name in self.names if not _DATE.fullmatch(name)}
 
 
 class _Span:
@@ -319,13 +323,18 @@ class _Span:
         self.terms = content_terms(text)
         self.numbers = numbers(text)
         self.words = words(text)
-        # Each number (digits or words) with the stems of the four words after it: what it counts.
+        # Each number (digits or words) that counts something, with the stems of the four words
+        # after it (what it counts) and of the four on either side (what the count is of).
         tokens = _WORD_OR_NUMBER.findall(text)
         stems = [stem(token) for token in tokens]
         self.counts = [
-            (_count(token), set(stems[index + 1 : index + 5]))
+            _Count(
+                _count(token),
+                set(stems[index + 1 : index + 5]),
+                set(stems[max(0, index - 4) : index] + stems[index + 1 : index + 5]),
+            )
             for index, token in enumerate(tokens)
-            if _is_number(token)
+            if _is_number(token) and not _in_date(tokens, index)
         ]
         self.title_words = title.words
         self.title_terms = title.terms
@@ -340,6 +349,13 @@ class _Span:
         both.title_words = self.title_words | other.title_words
         both.title_terms = self.title_terms | other.title_terms
         return both
+
+
+@dataclass(frozen=True)
+class _Count:
+    number: str
+    after: set[str]
+    around: set[str]
 
 
 class _Title:
@@ -363,11 +379,16 @@ class _Asked:
         self.wants_year = bool(_WHICH_YEAR.search(question))
         self.wants_date = self.wants_year or bool(_WHEN.search(question))
         self.wants_amount = bool(_HOW_MUCH.search(question))
+        self.wants_person = bool(_WHO_IS.search(question) or _WHICH_PERSON.search(question))
+        # "how many people were killed in the attacks": the question's words after what it
+        # counts, of which a count of anyone must have some beside it.
+        self.counted_event = _counted_event(_HOW_MANY.search(question))
         # How many of the counted words ("member countries") the passages' best-named count is
         # followed by: "179 countries" does not answer "how many member countries" when a
         # passage says "196 member countries".
         self.best_count_naming = max(
-            (len(self.counted & after) for span in spans for _, after in span.counts), default=0
+            (len(self.counted & count.after) for span in spans for count in span.counts),
+            default=0,
         )
         # Only a question that asks for two things may be answered from two passages at once:
         # elsewhere, a sentence needing two documents mostly conflates them ("800 delegates" of
@@ -386,24 +407,41 @@ class _Asked:
             mentions(written, name) for name in self.anchor_names
         )
 
-    def type_matches(
-        self, claim_has_year: bool, claim_has_date: bool, claim_counts: set[str], span: "_Span"
-    ) -> bool:
-        if self.wants_year and not claim_has_year:
+    def shape_matches(self, sentence: "_Sentence") -> bool:
+        """Whether the sentence has the kind of answer the question asks for, whatever passage
+        it comes from: a year, a date, a number, a person's name."""
+        if self.wants_year and not sentence.has_year:
             return False
-        if self.wants_date and not claim_has_date:
+        if self.wants_date and not sentence.has_date:
             return False
-        if (self.wants_amount or self.counted) and not claim_counts:
+        if (self.wants_amount or self.counted) and not sentence.counts:
             return False
-        if not self.counted or self.counted & _ANY_COUNT:
+        return not (self.wants_person and not sentence.person_names)
+
+    def type_matches(self, sentence: "_Sentence", span: "_Span") -> bool:
+        if not self.shape_matches(sentence):
+            return False
+        if not self.counted:
             return True
+        claimed = [count for count in span.counts if count.number in sentence.counts]
+        if self.counted & _ANY_COUNT:
+            # "How many people were killed": any noun may follow the count, but the event must
+            # stand beside it.
+            return not self.counted_event or any(
+                self.counted_event & count.around for count in claimed
+            )
         # A count of the asked thing: one of the claim's numbers, followed closely by its noun,
         # named as fully as any count in the passages is.
         needed = max(1, self.best_count_naming)
-        return any(
-            count in claim_counts and len(self.counted & after) >= needed
-            for count, after in span.counts
-        )
+        return any(len(self.counted & count.after) >= needed for count in claimed)
+
+
+def answer_shape_fits(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` gives the kind of answer ``question`` asks for (a date for "when", a
+    number for "how many", a name for "who is"): how the quote fallback skips sentences that
+    could not pass the check."""
+    asked = _Asked(question, ())
+    return asked.shape_matches(_Sentence(sentence, asked))
 
 
 def _noun_phrase(match: re.Match[str] | None) -> set[str]:
@@ -415,6 +453,28 @@ def _noun_phrase(match: re.Match[str] | None) -> set[str]:
             break
         stems.add(stem(word))
     return stems
+
+
+def _counted_event(match: re.Match[str] | None) -> set[str]:
+    """The first two content words after "how many" other than "people" (or "times"), usually
+    its verb ("people were killed in the London attacks" -> kill, london)."""
+    if not match:
+        return set()
+    after = [
+        term
+        for word in match.string[match.start(1) :].split()
+        for term in content_terms(word)
+        if term not in _ANY_COUNT
+    ]
+    return set(after[:2])
+
+
+def _in_date(tokens: list[str], index: int) -> bool:
+    """Whether the number at ``index`` is a year or a day beside a month ("16 May", "May 16")."""
+    if _YEAR.fullmatch(tokens[index]):
+        return True
+    beside = tokens[max(0, index - 1) : index] + tokens[index + 1 : index + 3]
+    return any(_MONTH.fullmatch(token) for token in beside)
 
 
 def _count(word: str) -> str:
@@ -437,12 +497,25 @@ _HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}[\w-]+)", re.IGNORECASE)
 _WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_WHO_IS = re.compile(
+    r"^\W*who (?:is|was|are|were|will be|has been|heads|headed|leads|led|chairs|chaired)\b",
+    re.IGNORECASE,
+)
+_WHICH_PERSON = re.compile(
+    r"\b(?:which|what) (?:[\w-]+ )?(?:president|secretary|director|minister|chief|head|"
+    r"commissioner|officer|leader|spokesperson|spokesman|spokeswoman|chairman|chairwoman|"
+    r"person|man|woman)\b",
+    re.IGNORECASE,
+)
 _WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
+_MONTH = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
-    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|"
-    r"apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|"
-    r"dec(?:ember)?)\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\b(?:today|yesterday|"
-    r"tomorrow|week|month|year|decade|century)s?\b",
+    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|" + _MONTH.pattern + r"|\b(?:mon|tues|wednes|"
+    r"thurs|fri|satur|sun)day\b|\b(?:today|yesterday|tomorrow|week|month|year|decade|century)s?\b",
     re.IGNORECASE,
 )
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")

@@ -319,7 +319,6 @@ def calibrate(
     """Re-check a run's drafts at other QA_MIN_SUPPORT thresholds (the model is not asked)."""
     from eval.calibrate import DEFAULT_THRESHOLDS
     from eval.calibrate import calibrate as replay
-    from qa_service.compose import ExtractiveComposer
 
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
@@ -342,7 +341,7 @@ def calibrate(
             qa.settings.top_k,
             values,
             document_text=qa.store.document_text,
-            fallback=ExtractiveComposer(qa.embedder, qa.prompts) if quoting else None,
+            fallback=qa.quoter if quoting else None,
         )
     )
     if as_json:

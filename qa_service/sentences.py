@@ -32,15 +32,28 @@ def _segmenter(language: str) -> pysbd.Segmenter:
 
 
 def split_sentences(text: str, language: str = "en") -> list[Sentence]:
-    """Sentences of ``text``, trimmed, each with ``text[start:end] == sentence.text``."""
+    """Sentences of ``text``, trimmed, each with ``text[start:end] == sentence.text``.
+
+    A blank line always ends a sentence: a heading or title has no full stop, and pysbd would
+    glue it to the sentence after it ("Ex on the Beach Ex on the Beach is a ...")."""
+    segmenter = _segmenter(language if language in {"en", "fr", "ar"} else "en")
     sentences = []
-    for span in _segmenter(language if language in {"en", "fr", "ar"} else "en").segment(text):
-        raw = text[span.start : span.end]
-        start = span.start + len(raw) - len(raw.lstrip())
-        end = span.start + len(raw.rstrip())
-        if end > start:
-            sentences.append(Sentence(text[start:end], start, end))
+    offset = 0
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        begin = text.index(paragraph, offset)
+        offset = begin + len(paragraph)
+        if not paragraph.strip():
+            continue
+        for span in segmenter.segment(paragraph):
+            raw = paragraph[span.start : span.end]
+            start = begin + span.start + len(raw) - len(raw.lstrip())
+            end = begin + span.start + len(raw.rstrip())
+            if end > start:
+                sentences.append(Sentence(text[start:end], start, end))
     return sentences
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
 _stemmer = Stemmer.Stemmer("english")

@@ -5,7 +5,7 @@ from functools import cached_property
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answer import AnswerService
-from qa_service.cite import CitationChecker
+from qa_service.cite import CitationChecker, answer_shape_fits
 from qa_service.compose import Composer, ExtractiveComposer, GenerativeComposer
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, build_embedder
@@ -77,11 +77,22 @@ class Services:
         return build_generator(self.settings)
 
     @cached_property
+    def quoter(self) -> ExtractiveComposer:
+        """Quotes the passage sentences closest to the question: the composer without a
+        language model, and the fallback with one."""
+        return ExtractiveComposer(
+            self.embedder,
+            self.prompts,
+            min_score=self.settings.quote_min_score,
+            fits=answer_shape_fits,
+        )
+
+    @cached_property
     def answerer(self) -> AnswerService:
         composer: Composer = (
             GenerativeComposer(self.generator, self.prompts)
             if self.generator is not None
-            else ExtractiveComposer(self.embedder, self.prompts)
+            else self.quoter
         )
         return AnswerService(
             self.retriever,
@@ -93,7 +104,7 @@ class Services:
             ),
             self.prompts,
             assistant=self.generator,
-            fallback=ExtractiveComposer(self.embedder, self.prompts)
+            fallback=self.quoter
             if self.generator is not None and self.settings.quote_fallback
             else None,
             top_k=self.settings.top_k,

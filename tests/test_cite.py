@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.cite import CitationChecker, parse_claims
+from qa_service.cite import CitationChecker, answer_shape_fits, parse_claims
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
 
@@ -301,3 +301,54 @@ def test_how_many_people_needs_a_number(checker: CitationChecker) -> None:
     text = "The 8th Chiefs of Police Meeting took place in Lyon. More than 800 delegates attended."
     meeting = whole("meeting.txt", "Chiefs of Police Meeting", text)
     assert checker.run("More than 800 delegates attended [1].", [meeting], question).supported
+
+
+def test_how_many_people_needs_the_asked_event_beside_the_count(checker: CitationChecker) -> None:
+    # "170 officials attending" is a count of people, but not of the people killed.
+    text = (
+        "More than 170 officials attending the conference will discuss the attacks in London. "
+        "The attacks in London killed 32 people."
+    )
+    attacks = whole("attacks.txt", "Conference", text)
+    question = "How many people were killed in the London attacks?"
+    attending = checker.run(
+        "More than 170 officials attending the conference will discuss the attacks in London [1].",
+        [attacks],
+        question,
+    )
+    assert not attending.supported
+    assert checker.run("The attacks in London killed 32 people [1].", [attacks], question).supported
+
+
+def test_a_day_or_a_year_is_not_a_count(checker: CitationChecker) -> None:
+    text = "The conference runs from May 16 to 18, 2017 and will discuss the attacks in London."
+    dates = whole("dates.txt", "Conference", text)
+    question = "How many people were killed in the attacks discussed at the conference?"
+    assert not checker.run(text + " [1]", [dates], question).supported
+
+
+def test_a_who_question_needs_a_name_the_question_lacks(checker: CitationChecker) -> None:
+    text = (
+        "The French-led Paris Call was launched in November 2018. "
+        "The Paris Call was launched by Emmanuel Macron."
+    )
+    call = whole("call.txt", "Paris Call", text)
+    question = "Which French president launched the Paris Call?"
+    in_november = checker.run(
+        "The French-led Paris Call was launched in November 2018 [1].", [call], question
+    )
+    assert not in_november.supported  # a month names no one
+    assert checker.run(
+        "The Paris Call was launched by Emmanuel Macron [1].", [call], question
+    ).supported
+
+
+def test_answer_shapes() -> None:
+    assert answer_shape_fits("When did it run?", "It ran from 24 to 27 November.")
+    assert not answer_shape_fits("When did it run?", "It was held in Marrakesh.")
+    assert not answer_shape_fits("How many delegates came?", "Many delegates came.")
+    assert answer_shape_fits(
+        "Who is the Secretary General?", "The Secretary General is Jürgen Stock."
+    )
+    assert not answer_shape_fits("Who is the Secretary General?", "The Secretary General spoke.")
+    assert answer_shape_fits("What was discussed?", "Cybercrime was discussed.")
