@@ -407,19 +407,14 @@ class _Asked:
             mentions(written, name) for name in self.anchor_names
         )
 
-    def shape_matches(self, sentence: "_Sentence") -> bool:
-        """Whether the sentence has the kind of answer the question asks for, whatever passage
-        it comes from: a year, a date, a number, a person's name."""
+    def type_matches(self, sentence: "_Sentence", span: "_Span") -> bool:
         if self.wants_year and not sentence.has_year:
             return False
         if self.wants_date and not sentence.has_date:
             return False
         if (self.wants_amount or self.counted) and not sentence.counts:
             return False
-        return not (self.wants_person and not sentence.person_names)
-
-    def type_matches(self, sentence: "_Sentence", span: "_Span") -> bool:
-        if not self.shape_matches(sentence):
+        if self.wants_person and not sentence.person_names:
             return False
         if not self.counted:
             return True
@@ -434,14 +429,6 @@ class _Asked:
         # named as fully as any count in the passages is.
         needed = max(1, self.best_count_naming)
         return any(len(self.counted & count.after) >= needed for count in claimed)
-
-
-def answer_shape_fits(question: str, sentence: str) -> bool:
-    """Whether ``sentence`` gives the kind of answer ``question`` asks for (a date for "when", a
-    number for "how many", a name for "who is"): how the quote fallback skips sentences that
-    could not pass the check."""
-    asked = _Asked(question, ())
-    return asked.shape_matches(_Sentence(sentence, asked))
 
 
 def _noun_phrase(match: re.Match[str] | None) -> set[str]:

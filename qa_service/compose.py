@@ -3,7 +3,7 @@
 The draft is then checked by ``qa_service.cite``; a composer need not be trusted.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -74,33 +74,25 @@ class ExtractiveComposer:
         embedder: Embedder,
         prompts: Prompts,
         max_sentences: int = 2,
-        min_score: float = 0.4,
+        min_score: float = 0.35,
         lexical_weight: float = 0.5,
         runner_up_margin: float = 0.1,
-        fits: Callable[[str, str], bool] | None = None,
     ) -> None:
-        """``fits(question, sentence)`` says whether a sentence has the kind of answer the
-        question asks for (a date for "when"); the others are not quoted."""
         self.embedder = embedder
         self.prompts = prompts
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.lexical_weight = lexical_weight
         self.runner_up_margin = runner_up_margin
-        self.fits = fits
 
     def warm_up(self) -> None:
         self.embedder.embed(["warm-up"])
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        # A sentence that says nothing beyond its document's title (the title line itself) is
-        # the topic, not an answer: quoted, it "answers" anything about that topic.
         candidates = [
             (n, sentence.text)
             for n, passage in enumerate(passages, start=1)
             for sentence in split_sentences(passage.text)
-            if content_terms(sentence.text) - content_terms(passage.title or "")
-            and (self.fits is None or self.fits(question, sentence.text))
         ]
         if not candidates:
             yield self.prompts.refusal("en")
@@ -109,23 +101,14 @@ class ExtractiveComposer:
         similarity = vectors[1:] @ vectors[0]
         terms = content_terms(question)
         scored = []
-        titles = [content_terms(passage.title or "") for passage in passages]
         for (n, text), semantic in zip(candidates, similarity, strict=True):
-            # The title says what the sentence is about when the sentence says "he" or "it".
-            about = content_terms(text) | titles[n - 1]
-            lexical = len(terms & about) / len(terms) if terms else 0.0
+            lexical = len(terms & content_terms(text)) / len(terms) if terms else 0.0
             score = self.lexical_weight * lexical + (1 - self.lexical_weight) * float(semantic)
             scored.append((score, n, text))
         scored.sort(key=lambda item: -item[0])
         # A runner-up far behind the best is usually about something else: leave it out.
         floor = max(self.min_score, scored[0][0] - self.runner_up_margin)
-        # ... and so is a runner-up from another document.
-        best_doc = passages[scored[0][1] - 1].doc_id
-        chosen = [
-            item
-            for item in scored[: self.max_sentences]
-            if item[0] >= floor and passages[item[1] - 1].doc_id == best_doc
-        ]
+        chosen = [item for item in scored[: self.max_sentences] if item[0] >= floor]
         if not chosen:
             yield self.prompts.refusal("en")
             return

@@ -5,7 +5,7 @@ from functools import cached_property
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answer import AnswerService
-from qa_service.cite import CitationChecker, answer_shape_fits
+from qa_service.cite import CitationChecker
 from qa_service.compose import Composer, ExtractiveComposer, GenerativeComposer
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, build_embedder
@@ -81,10 +81,7 @@ class Services:
         """Quotes the passage sentences closest to the question: the composer without a
         language model, and the fallback with one."""
         return ExtractiveComposer(
-            self.embedder,
-            self.prompts,
-            min_score=self.settings.quote_min_score,
-            fits=answer_shape_fits,
+            self.embedder, self.prompts, min_score=self.settings.quote_min_score
         )
 
     @cached_property

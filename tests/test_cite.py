@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.cite import CitationChecker, answer_shape_fits, parse_claims
+from qa_service.cite import CitationChecker, parse_claims
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
 
@@ -341,14 +341,3 @@ def test_a_who_question_needs_a_name_the_question_lacks(checker: CitationChecker
     assert checker.run(
         "The Paris Call was launched by Emmanuel Macron [1].", [call], question
     ).supported
-
-
-def test_answer_shapes() -> None:
-    assert answer_shape_fits("When did it run?", "It ran from 24 to 27 November.")
-    assert not answer_shape_fits("When did it run?", "It was held in Marrakesh.")
-    assert not answer_shape_fits("How many delegates came?", "Many delegates came.")
-    assert answer_shape_fits(
-        "Who is the Secretary General?", "The Secretary General is Jürgen Stock."
-    )
-    assert not answer_shape_fits("Who is the Secretary General?", "The Secretary General spoke.")
-    assert answer_shape_fits("What was discussed?", "Cybercrime was discussed.")

@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     # to the question, quoted (checked like any answer), rather than refuse: docs/evaluation.md.
     quote_fallback: bool = True
     # How close to the question (0.5 word overlap + 0.5 cosine) the best passage sentence must be
-    # for the extractive composer, and the fallback, to quote it: chosen on ClapNQ.
-    quote_min_score: float = Field(0.4, ge=-1.0, le=1.0)
+    # for the extractive composer, and the fallback, to quote it (docs/evaluation.md).
+    quote_min_score: float = Field(0.35, ge=-1.0, le=1.0)
     max_question_chars: int = Field(2000, ge=1)
     prompts_dir: Path | None = None
     llm: Literal["local", "openai", "extractive"] = "local"
