@@ -38,6 +38,7 @@ import numpy as np
 
 from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
+from qa_service.places import countries, is_place, unasked
 from qa_service.sentences import (
     content_terms,
     mentions,
@@ -311,8 +312,17 @@ class _Sentence:
         self.has_year = bool(_YEAR.search(text))
         self.has_date = bool(_DATE.search(text))
         self.counts = _counts(text)
-        # Names that could be someone's: "November" names no one.
-        self.person_names = {name for name in self.names if not _DATE.fullmatch(name)}
+        # The countries it names that the question does not.
+        self.countries = unasked(countries(text), asked.words)
+        # Names that could be someone's: "November", "Croatia", "Moroccan" and "INTERPOL" (an
+        # acronym) name no one.
+        places = {word for country in countries(text) for word in country.split()}
+        acronyms = {word.lower() for word in _ACRONYM.findall(text)}
+        self.person_names = {
+            name
+            for name in self.names - places - acronyms
+            if not _DATE.fullmatch(name) and not is_place(name)
+        }
 
 
 class _Span:
@@ -380,6 +390,7 @@ class _Asked:
         self.wants_date = self.wants_year or bool(_WHEN.search(question))
         self.wants_amount = bool(_HOW_MUCH.search(question))
         self.wants_person = bool(_WHO_IS.search(question) or _WHICH_PERSON.search(question))
+        self.wants_country = bool(_WHICH_COUNTRY.search(question))
         # "how many people were killed in the attacks": the question's words after what it
         # counts, of which a count of anyone must have some beside it.
         self.counted_event = _counted_event(_HOW_MANY.search(question))
@@ -415,6 +426,8 @@ class _Asked:
         if (self.wants_amount or self.counted) and not sentence.counts:
             return False
         if self.wants_person and not sentence.person_names:
+            return False
+        if self.wants_country and not sentence.countries:
             return False
         if not self.counted:
             return True
@@ -488,11 +501,16 @@ _WHO_IS = re.compile(
     r"^\W*who (?:is|was|are|were|will be|has been|heads|headed|leads|led|chairs|chaired)\b",
     re.IGNORECASE,
 )
+# "which French president", "the name of the fugitive".
 _WHICH_PERSON = re.compile(
-    r"\b(?:which|what) (?:[\w-]+ )?(?:president|secretary|director|minister|chief|head|"
-    r"commissioner|officer|leader|spokesperson|spokesman|spokeswoman|chairman|chairwoman|"
-    r"person|man|woman)\b",
+    r"\b(?:which|what|name of(?: the| a| an)?) (?:[\w-]+ )?(?:president|secretary|director|"
+    r"minister|chief|head|commissioner|officer|leader|spokesperson|spokesman|spokeswoman|"
+    r"chairman|chairwoman|person|man|woman|fugitive|suspect|victim)\b",
     re.IGNORECASE,
+)
+# "which country", "which six countries", "what nation".
+_WHICH_COUNTRY = re.compile(
+    r"\b(?:which|what) (?:[\w-]+ ){0,2}?(?:country|countries|nation|nations)\b", re.IGNORECASE
 )
 _WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
 _MONTH = re.compile(
@@ -505,6 +523,7 @@ _DATE = re.compile(
     r"thurs|fri|satur|sun)day\b|\b(?:today|yesterday|tomorrow|week|month|year|decade|century)s?\b",
     re.IGNORECASE,
 )
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
 # Nouns that any count may answer ("how many people" - "800 delegates").
 _ANY_COUNT = {stem(word) for word in ("people", "persons", "times", "individuals")}

@@ -341,3 +341,47 @@ def test_a_who_question_needs_a_name_the_question_lacks(checker: CitationChecker
     assert checker.run(
         "The Paris Call was launched by Emmanuel Macron [1].", [call], question
     ).supported
+
+
+def test_a_country_or_an_acronym_names_no_one(checker: CitationChecker) -> None:
+    text = (
+        "Austrian police arrested a fugitive wanted by Croatia after a check against INTERPOL's "
+        "databases. The fugitive, Marko Horvat, was handed over a week later."
+    )
+    arrest = whole("arrest.txt", "Arrest", text)
+    question = "What is the name of the fugitive arrested by the Austrian police?"
+    wanted = checker.run(
+        "Austrian police arrested a fugitive wanted by Croatia after a check against INTERPOL's "
+        "databases [1].",
+        [arrest],
+        question,
+    )
+    assert not wanted.supported
+    named = checker.run("The fugitive was Marko Horvat [1].", [arrest], question)
+    assert named.supported
+
+
+def test_a_which_country_question_needs_a_country_it_does_not_name(
+    checker: CitationChecker,
+) -> None:
+    text = (
+        "Austria's Director General of Public Security spoke first. "
+        "Austrian police arrested a fugitive wanted by Croatia."
+    )
+    arrest = whole("arrest.txt", "Arrest", text)
+    question = "Which country wanted the fugitive arrested by the Austrian police?"
+    # Austria is the country the question names, not its answer.
+    speaker = checker.run(
+        "Austria's Director General of Public Security spoke first [1].", [arrest], question
+    )
+    assert not speaker.supported
+    wanted = "Austrian police arrested a fugitive wanted by Croatia [1]."
+    assert checker.run(wanted, [arrest], question).supported
+    six = whole("six.txt", "Operation", "The operation ran with six countries across ports.")
+    restated = checker.run(
+        "The operation ran with six countries across ports [1].",
+        [six],
+        "Which six countries took part in the operation?",
+    )
+    assert not restated.supported
+
