@@ -29,6 +29,7 @@ the article about another meeting answers another question, and none of it is ke
 """
 
 import copy
+import difflib
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -160,32 +161,35 @@ class CitationChecker:
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
         asked = _Asked(question, spans, original_question)
+        # Each claim less the place phrases it adds ("in Morocco"), tried if the claim fails.
+        shorter = [None if asked.wants_place else _without_places(claim, asked) for claim in claims]
+        tried = claims + [claim for claim in shorter if claim is not None]
         # The sentence is read as the answer to the question: "2018." alone means nothing.
-        texts = [f"{question} {claim.text}".strip() for claim in claims]
+        texts = [f"{question} {claim.text}".strip() for claim in tried]
         texts += [span.text for span in spans]
         vectors = self.embedder.embed(texts)
-        similarity = vectors[: len(claims)] @ vectors[len(claims) :].T
+        similarity = vectors[: len(tried)] @ vectors[len(tried) :].T
+        shorter_rows = iter(range(len(claims), len(tried)))
 
         numbered: dict[tuple[str, int, int], Citation] = {}
         sentences: list[str] = []
         checked = CheckedAnswer("", [])
-        for row, claim in enumerate(claims):
-            sentence = _Sentence(claim.text, asked)
-            best = self._best_per_passage(sentence, asked, spans, similarity[row])
-            kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
-            if not kept:
-                strongest = max(best.values(), key=lambda support: support.score)
-                if strongest.score >= self.min_support:
-                    kept = [strongest.passage + 1]
-                elif asked.joins_two and (
-                    pair := self._best_pair(sentence, asked, spans, similarity[row])
-                ):
-                    best = {support.passage: support for support in pair}
-                    kept = [support.passage + 1 for support in pair]
-                else:
-                    checked.unsupported.append(claim.text)
-                    continue
-                checked.corrected += bool(claim.cited) and not set(kept) <= set(claim.cited)
+        for row, (claim, without_places) in enumerate(zip(claims, shorter, strict=True)):
+            found = self._supported(claim, asked, spans, similarity[row])
+            if without_places is not None:
+                shorter_row = next(shorter_rows)
+                if found is None:
+                    found = self._supported(without_places, asked, spans, similarity[shorter_row])
+                    # A small model adds a wrong place to a right sentence ("held in Morocco
+                    # from May 16 to 18"): the place goes, and is listed as unsupported.
+                    if found is not None:
+                        checked.unsupported.append(_cut(claim.text, without_places.text))
+                        claim = without_places
+            if found is None:
+                checked.unsupported.append(claim.text)
+                continue
+            kept, best = found
+            checked.corrected += bool(claim.cited) and not set(kept) <= set(claim.cited)
             markers = []
             for n in kept:
                 citation = self._citation(passages[n - 1], best[n - 1], len(numbered) + 1)
@@ -198,6 +202,22 @@ class CitationChecker:
         if checked.citations and not self._anchored(asked, checked.citations, passages):
             return CheckedAnswer("", [], [claim.text for claim in claims])
         return checked
+
+    def _supported(
+        self, claim: _Claim, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
+    ) -> tuple[list[int], dict[int, Support]] | None:
+        """The passages (1-based) that back the claim, and the best span of each, or None."""
+        sentence = _Sentence(claim.text, asked)
+        best = self._best_per_passage(sentence, asked, spans, similarity)
+        kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
+        if kept:
+            return kept, best
+        strongest = max(best.values(), key=lambda support: support.score)
+        if strongest.score >= self.min_support:
+            return [strongest.passage + 1], best
+        if asked.joins_two and (pair := self._best_pair(sentence, asked, spans, similarity)):
+            return [support.passage + 1 for support in pair], {s.passage: s for s in pair}
+        return None
 
     def _anchored(
         self, asked: "_Asked", citations: list[Citation], passages: Sequence[Passage]
@@ -391,6 +411,8 @@ class _Asked:
         self.wants_amount = bool(_HOW_MUCH.search(question))
         self.wants_person = bool(_WHO_IS.search(question) or _WHICH_PERSON.search(question))
         self.wants_country = bool(_WHICH_COUNTRY.search(question))
+        # Where the answer is a place, a place phrase is not an extra to cut.
+        self.wants_place = self.wants_country or bool(_WHERE.search(question))
         # "how many people were killed in the attacks": the question's words after what it
         # counts, of which a count of anyone must have some beside it.
         self.counted_event = _counted_event(_HOW_MANY.search(question))
@@ -523,6 +545,16 @@ _DATE = re.compile(
     r"thurs|fri|satur|sun)day\b|\b(?:today|yesterday|tomorrow|week|month|year|decade|century)s?\b",
     re.IGNORECASE,
 )
+_WHERE = re.compile(
+    r"\bwhere\b|\b(?:which|what) (?:[\w-]+ )?(?:city|town|country|place|venue|region|location|"
+    r"state|province|continent|headquarters|capital|port)\b",
+    re.IGNORECASE,
+)
+# "in Morocco", "at the INTERPOL Global Complex", "from Lyon": a preposition and a capitalised
+# name (one or more words), with the comma before it.
+_PLACE_PHRASE = re.compile(
+    r",?\s+\b(?:in|at|from|near)\s+(?:the\s+)?[A-Z][\w'\u2019-]*(?:\s+(?:of\s+)?[A-Z][\w'\u2019-]*)*"
+)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
 # Nouns that any count may answer ("how many people" - "800 delegates").
@@ -546,6 +578,23 @@ def _candidate_spans(text: str) -> list[tuple[int, int]]:
     singles = [(s.start, s.end) for s in sentences]
     pairs = [(a.start, b.end) for a, b in itertools.pairwise(sentences)]
     return singles + pairs
+
+
+def _without_places(claim: _Claim, asked: "_Asked") -> _Claim | None:
+    """The claim less its place phrases ("in Morocco", "at the INTERPOL headquarters") that name
+    what the question does not, if it has any."""
+    kept = _PLACE_PHRASE.sub(
+        lambda m: "" if names(m.group()) - asked.words else m.group(), claim.text
+    )
+    kept = re.sub(r"\s+([,.;:!?])", r"\1", kept).strip()
+    return _Claim(kept, claim.cited) if kept != claim.text and re.search(r"\w", kept) else None
+
+
+def _cut(text: str, kept: str) -> str:
+    """What ``kept`` leaves out of ``text``, for the record of what was unsupported."""
+    matcher = difflib.SequenceMatcher(a=text, b=kept, autojunk=False)
+    removed = [text[i1:i2] for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal"]
+    return " … ".join(part.strip(" ,") for part in removed if part.strip(" ,"))
 
 
 def _with_markers(claim: str, markers: list[int]) -> str:

@@ -385,3 +385,25 @@ def test_a_which_country_question_needs_a_country_it_does_not_name(
     )
     assert not restated.supported
 
+
+
+def test_a_wrong_place_added_to_a_right_sentence_is_cut(checker: CitationChecker) -> None:
+    conference = whole(
+        "conference.txt",
+        "European Regional Conference",
+        "The European Regional Conference was held from May 16 to 18, 2017.",
+    )
+    morocco = whole("morocco.txt", "MENA meeting", "Police chiefs met in Morocco last year.")
+    question = "When was the European Regional Conference held?"
+    draft = "The conference was held in Morocco from May 16 to 18, 2017 [2]."
+    checked = checker.run(draft, [conference, morocco], question)
+    assert checked.answer == "The conference was held from May 16 to 18, 2017 [1]."
+    assert checked.citations[0].doc_id == "conference.txt"
+    assert checked.unsupported == ["in Morocco"]
+    # Where the place is what is asked, it is the answer, not an extra to cut.
+    where = checker.run(
+        "The conference was held in Morocco [1].",
+        [conference, morocco],
+        "Where was the European Regional Conference held?",
+    )
+    assert not where.supported
