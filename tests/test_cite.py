@@ -386,7 +386,6 @@ def test_a_which_country_question_needs_a_country_it_does_not_name(
     assert not restated.supported
 
 
-
 def test_a_wrong_place_added_to_a_right_sentence_is_cut(checker: CitationChecker) -> None:
     conference = whole(
         "conference.txt",
