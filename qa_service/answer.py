@@ -14,7 +14,7 @@ from qa_service.cite import Citation, CitationChecker
 from qa_service.compose import Composer
 from qa_service.core.schema import Filters, Passage
 from qa_service.generate.base import Generator
-from qa_service.language import NAMES, detect_language, keeps_facts
+from qa_service.language import NAMES, detect_language, keeps_facts, nothing_to_translate
 from qa_service.prompts import Prompts
 from qa_service.retrieve import Retriever, relevance
 
@@ -173,13 +173,14 @@ class AnswerService:
             checked = quoted
         answer = checked.answer
         if language != "en":
-            translated = self._translate(answer, language)
-            # A translation that loses a marker would lose its citation; one that loses a name or
-            # a number, the answer: the checked English answer is shown instead.
-            if keeps_facts(answer, translated, language):
-                answer = translated
+            if not nothing_to_translate(answer):
+                translated = self._translate(answer, language)
+                # A translation that loses a marker would lose its citation; one that loses a
+                # name or a number, the answer: the checked English answer is shown instead.
+                if keeps_facts(answer, translated, language):
+                    answer = translated
+                lap("translate", mark)
             yield "token", answer
-            lap("translate", mark)
         timings["total"] = round((time.perf_counter() - started) * 1000, 1)
         yield (
             "done",

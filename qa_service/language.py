@@ -4,6 +4,7 @@ Three languages with clear signals (Arabic script; French function words and acc
 need a statistical detector, which would also be unstable on short questions.
 """
 
+import calendar
 import re
 
 from qa_service.sentences import mentions, names, words
@@ -40,6 +41,7 @@ def detect_language(text: str) -> str:
 # translation may change ("20,000" in English is "20 000" in French).
 _DIGITS = re.compile(r"\d+(?:[.,\u066b\u066c\u00a0\u202f ]\d{3}(?!\d))*(?:[.,\u066b]\d+)?")
 _MARKER = re.compile(r"\[\d+\]")
+_MONTHS = frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]))
 
 
 def keeps_facts(source: str, translation: str, language: str) -> bool:
@@ -54,6 +56,17 @@ def keeps_facts(source: str, translation: str, language: str) -> bool:
         return True  # names are written in Arabic letters there
     written = words(translation)
     return all(mentions(written, name) for name in names(_MARKER.sub(" ", source)))
+
+
+def nothing_to_translate(answer: str) -> bool:
+    """Whether an answer is only names and numbers ("Mohammed Dkhissi [2]."): a translation
+    would only respell the name ("محمد دخسي"), and the asker needs it as the documents write it.
+    A month is a word, not a name ("May 16" is "16 mai")."""
+    tokens = re.findall(r"[^\W\d_][\w'\u2019-]*|\d+", _MARKER.sub(" ", answer))
+    return bool(tokens) and all(
+        token[0].isdigit() or (token[0].isupper() and token.lower() not in _MONTHS)
+        for token in tokens
+    )
 
 
 def _numbers(text: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.language import detect_language, keeps_facts
+from qa_service.language import detect_language, keeps_facts, nothing_to_translate
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,18 @@ def test_number_separators_may_change_in_translation() -> None:
     source = "Investigators seized 20,000 rounds and 2.5 tonnes of cannabis [1]."
     translation = "Les enquêteurs ont saisi 20 000 munitions et 2,5 tonnes de cannabis [1]."
     assert keeps_facts(source, translation, "fr")
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [
+        ("Mohammed Dkhissi [2].", True),
+        ("Tunis, Tunisia [1].", True),
+        ("196 [1].", True),
+        ("May 16-18, 2017 [1].", False),  # "16-18 mai 2017"
+        ("The meeting was held in Lyon [1].", False),
+        ("[1]", False),
+    ],
+)
+def test_an_answer_of_names_and_numbers_only_is_not_translated(answer: str, kept: bool) -> None:
+    assert nothing_to_translate(answer) is kept
