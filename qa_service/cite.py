@@ -332,6 +332,7 @@ class _Sentence:
         self.has_year = bool(_YEAR.search(text))
         self.has_date = bool(_DATE.search(text))
         self.counts = _counts(text)
+        self.counted_as = _count_list(text)
         # The countries it names that the question does not.
         self.countries = unasked(countries(text), asked.words)
         # Names that could be someone's: "November", "Croatia", "Moroccan" and "INTERPOL" (an
@@ -353,19 +354,7 @@ class _Span:
         self.terms = content_terms(text)
         self.numbers = numbers(text)
         self.words = words(text)
-        # Each number (digits or words) that counts something, with the stems of the four words
-        # after it (what it counts) and of the four on either side (what the count is of).
-        tokens = _WORD_OR_NUMBER.findall(text)
-        stems = [stem(token) for token in tokens]
-        self.counts = [
-            _Count(
-                _count(token),
-                set(stems[index + 1 : index + 5]),
-                set(stems[max(0, index - 4) : index] + stems[index + 1 : index + 5]),
-            )
-            for index, token in enumerate(tokens)
-            if _is_number(token) and not _in_date(tokens, index)
-        ]
+        self.counts = _count_list(text)
         self.title_words = title.words
         self.title_terms = title.terms
 
@@ -461,9 +450,14 @@ class _Asked:
                 self.counted_event & count.around for count in claimed
             )
         # A count of the asked thing: one of the claim's numbers, followed closely by its noun,
-        # named as fully as any count in the passages is.
+        # named as fully as any count in the passages is, and as the claim names it ("179
+        # countries" does not back "179 member countries").
         needed = max(1, self.best_count_naming)
-        return any(len(self.counted & count.after) >= needed for count in claimed)
+        naming = {count.number: len(self.counted & count.after) for count in sentence.counted_as}
+        return any(
+            len(self.counted & count.after) >= max(needed, naming.get(count.number, 0))
+            for count in claimed
+        )
 
 
 def _noun_phrase(match: re.Match[str] | None) -> set[str]:
@@ -489,6 +483,22 @@ def _counted_event(match: re.Match[str] | None) -> set[str]:
         if term not in _ANY_COUNT
     ]
     return set(after[:2])
+
+
+def _count_list(text: str) -> list[_Count]:
+    """Each number (digits or words) of ``text`` that counts something, with the stems of the
+    four words after it (what it counts) and of the four on either side (what it is of)."""
+    tokens = _WORD_OR_NUMBER.findall(text)
+    stems = [stem(token) for token in tokens]
+    return [
+        _Count(
+            _count(token),
+            set(stems[index + 1 : index + 5]),
+            set(stems[max(0, index - 4) : index] + stems[index + 1 : index + 5]),
+        )
+        for index, token in enumerate(tokens)
+        if _is_number(token) and not _in_date(tokens, index)
+    ]
 
 
 def _in_date(tokens: list[str], index: int) -> bool:
