@@ -41,6 +41,7 @@ from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
 from qa_service.places import countries, is_place, unasked
 from qa_service.sentences import (
+    MONTH,
     content_terms,
     mentions,
     names,
@@ -161,30 +162,26 @@ class CitationChecker:
         if not claims or not spans:
             return CheckedAnswer("", [], [claim.text for claim in claims])
         asked = _Asked(question, spans, original_question)
-        # Each claim less the place phrases it adds ("in Morocco"), tried if the claim fails.
-        shorter = [None if asked.wants_place else _without_places(claim, asked) for claim in claims]
-        tried = claims + [claim for claim in shorter if claim is not None]
         # The sentence is read as the answer to the question: "2018." alone means nothing.
-        texts = [f"{question} {claim.text}".strip() for claim in tried]
-        texts += [span.text for span in spans]
-        vectors = self.embedder.embed(texts)
-        similarity = vectors[: len(tried)] @ vectors[len(tried) :].T
-        shorter_rows = iter(range(len(claims), len(tried)))
+        texts = [f"{question} {claim.text}".strip() for claim in claims]
+        vectors = self.embedder.embed(texts + [span.text for span in spans])
+        span_vectors = vectors[len(claims) :]
+        similarity = vectors[: len(claims)] @ span_vectors.T
 
         numbered: dict[tuple[str, int, int], Citation] = {}
         sentences: list[str] = []
         checked = CheckedAnswer("", [])
-        for row, (claim, without_places) in enumerate(zip(claims, shorter, strict=True)):
+        for row, claim in enumerate(claims):
             found = self._supported(claim, asked, spans, similarity[row])
-            if without_places is not None:
-                shorter_row = next(shorter_rows)
-                if found is None:
-                    found = self._supported(without_places, asked, spans, similarity[shorter_row])
-                    # A small model adds a wrong place to a right sentence ("held in Morocco
-                    # from May 16 to 18"): the place goes, and is listed as unsupported.
-                    if found is not None:
-                        checked.unsupported.append(_cut(claim.text, without_places.text))
-                        claim = without_places
+            # A small model adds a wrong place to a right sentence ("held in Morocco from May 16
+            # to 18"): the sentence without it is tried, and the place listed as unsupported.
+            shorter = None if found is not None else _without_places(claim, asked)
+            if shorter is not None:
+                vector = self.embedder.embed([f"{question} {shorter.text}".strip()])[0]
+                found = self._supported(shorter, asked, spans, span_vectors @ vector)
+                if found is not None:
+                    checked.unsupported.append(_cut(claim.text, shorter.text))
+                    claim = shorter
             if found is None:
                 checked.unsupported.append(claim.text)
                 continue
@@ -333,11 +330,12 @@ class _Sentence:
         self.has_date = bool(_DATE.search(text))
         self.counts = _counts(text)
         self.counted_as = _count_list(text)
+        named_countries = countries(text)
         # The countries it names that the question does not.
-        self.countries = unasked(countries(text), asked.words)
+        self.countries = unasked(named_countries, asked.words)
         # Names that could be someone's: "November", "Croatia", "Moroccan" and "INTERPOL" (an
         # acronym) name no one.
-        places = {word for country in countries(text) for word in country.split()}
+        places = {word for country in named_countries for word in country.split()}
         acronyms = {word.lower() for word in _ACRONYM.findall(text)}
         self.person_names = {
             name
@@ -506,7 +504,7 @@ def _in_date(tokens: list[str], index: int) -> bool:
     if _YEAR.fullmatch(tokens[index]):
         return True
     beside = tokens[max(0, index - 1) : index] + tokens[index + 1 : index + 3]
-    return any(_MONTH.fullmatch(token) for token in beside)
+    return any(MONTH.fullmatch(token) for token in beside)
 
 
 def _count(word: str) -> str:
@@ -545,13 +543,8 @@ _WHICH_COUNTRY = re.compile(
     r"\b(?:which|what) (?:[\w-]+ ){0,2}?(?:country|countries|nation|nations)\b", re.IGNORECASE
 )
 _WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
-_MONTH = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b",
-    re.IGNORECASE,
-)
 _DATE = re.compile(
-    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|" + _MONTH.pattern + r"|\b(?:mon|tues|wednes|"
+    _YEAR.pattern + r"|\b\d{1,2}(?:st|nd|rd|th)\b|" + MONTH.pattern + r"|\b(?:mon|tues|wednes|"
     r"thurs|fri|satur|sun)day\b|\b(?:today|yesterday|tomorrow|week|month|year|decade|century)s?\b",
     re.IGNORECASE,
 )
@@ -563,7 +556,8 @@ _WHERE = re.compile(
 # "in Morocco", "at the INTERPOL Global Complex", "from Lyon": a preposition and a capitalised
 # name (one or more words), with the comma before it.
 _PLACE_PHRASE = re.compile(
-    r",?\s+\b(?:in|at|from|near)\s+(?:the\s+)?[A-Z][\w'\u2019-]*(?:\s+(?:of\s+)?[A-Z][\w'\u2019-]*)*"
+    r",?\s+\b(?:in|at|from|near)\s+(?:the\s+)?"
+    r"[A-Z][\w'\u2019-]*(?:\s+(?:of\s+)?[A-Z][\w'\u2019-]*)*"
 )
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 _WORD_OR_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|\w+")
@@ -592,7 +586,9 @@ def _candidate_spans(text: str) -> list[tuple[int, int]]:
 
 def _without_places(claim: _Claim, asked: "_Asked") -> _Claim | None:
     """The claim less its place phrases ("in Morocco", "at the INTERPOL headquarters") that name
-    what the question does not, if it has any."""
+    what the question does not, if it has any; never where the answer is a place."""
+    if asked.wants_place:
+        return None
     kept = _PLACE_PHRASE.sub(
         lambda m: "" if names(m.group()) - asked.words else m.group(), claim.text
     )

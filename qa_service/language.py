@@ -4,10 +4,9 @@ Three languages with clear signals (Arabic script; French function words and acc
 need a statistical detector, which would also be unstable on short questions.
 """
 
-import calendar
 import re
 
-from qa_service.sentences import mentions, names, words
+from qa_service.sentences import MONTH, mentions, names, words
 
 NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
 
@@ -41,7 +40,6 @@ def detect_language(text: str) -> str:
 # translation may change ("20,000" in English is "20 000" in French).
 _DIGITS = re.compile(r"\d+(?:[.,\u066b\u066c\u00a0\u202f ]\d{3}(?!\d))*(?:[.,\u066b]\d+)?")
 _MARKER = re.compile(r"\[\d+\]")
-_MONTHS = frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]))
 
 
 def keeps_facts(source: str, translation: str, language: str) -> bool:
@@ -64,7 +62,7 @@ def nothing_to_translate(answer: str) -> bool:
     A month is a word, not a name ("May 16" is "16 mai")."""
     tokens = re.findall(r"[^\W\d_][\w'\u2019-]*|\d+", _MARKER.sub(" ", answer))
     return bool(tokens) and all(
-        token[0].isdigit() or (token[0].isupper() and token.lower() not in _MONTHS)
+        token[0].isdigit() or (token[0].isupper() and not MONTH.fullmatch(token))
         for token in tokens
     )
 

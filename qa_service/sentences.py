@@ -56,6 +56,13 @@ def split_sentences(text: str, language: str = "en") -> list[Sentence]:
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
 
+# A month's name or abbreviation, in any case.
+MONTH = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b",
+    re.IGNORECASE,
+)
+
 _stemmer = Stemmer.Stemmer("english")
 
 
