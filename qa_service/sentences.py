@@ -3,11 +3,13 @@
 import re
 from collections.abc import Set
 from dataclasses import dataclass
-from functools import cache
+from functools import partial
 
 import pysbd
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+
+from qa_service.core.threads import PerThread
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -26,9 +28,11 @@ class Sentence:
     end: int
 
 
-@cache
-def _segmenter(language: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=language, clean=False, char_span=True)
+# pysbd's segmenter keeps the text it is splitting in itself: each thread needs its own.
+_SEGMENTERS = {
+    language: PerThread(partial(pysbd.Segmenter, language=language, clean=False, char_span=True))
+    for language in ("en", "fr", "ar")
+}
 
 
 def split_sentences(text: str, language: str = "en") -> list[Sentence]:
@@ -36,7 +40,7 @@ def split_sentences(text: str, language: str = "en") -> list[Sentence]:
 
     A blank line always ends a sentence: a heading or title has no full stop, and pysbd would
     glue it to the sentence after it ("Ex on the Beach Ex on the Beach is a ...")."""
-    segmenter = _segmenter(language if language in {"en", "fr", "ar"} else "en")
+    segmenter = _SEGMENTERS.get(language, _SEGMENTERS["en"]).get()
     sentences = []
     offset = 0
     for paragraph in _PARAGRAPH_BREAK.split(text):
