@@ -26,15 +26,16 @@ from eval.metrics import (
 )
 from eval.pipelines import build_pipeline
 from eval.report import render_report
-from eval.run import QuestionProgress, run_questions
+from eval.run import run_questions
 from eval.score import score_question
+from ingest.pipeline import Progress
 from qa_service.services import Services
 
 
 class Stages(Protocol):
     """Progress for each long step (ingesting, asking), shown by the caller."""
 
-    def stage(self, description: str) -> QuestionProgress: ...
+    def stage(self, description: str) -> Progress: ...
 
 
 @dataclass(frozen=True)

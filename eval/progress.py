@@ -51,6 +51,12 @@ class ConsoleStage:
         if not self._console.is_terminal:
             self._console.print(f"{self._description}: {total}", markup=False, soft_wrap=True)
 
+    def written(self, label: str, chunks: int, total: int) -> None:
+        """A long document's progress, chunk batch by batch."""
+        self._progress.update(
+            self._task, description=f"{self._description} {label} {chunks}/{total}"[-44:]
+        )
+
     def advance(self, label: str, outcome: str) -> None:
         self._done += 1
         self._progress.update(

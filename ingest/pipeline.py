@@ -1,7 +1,10 @@
 """The ingest pipeline: find files, skip what is current, load, split, embed in batches, write.
 
-Work is committed one document at a time (see ``qa_service.core.store``), so an interrupted
-run loses nothing: the next run skips what was finished and completes the rest.
+Chunks are embedded and written ``embed_batch`` at a time, however the documents cut them: a
+batch may hold several small documents or a slice of a big one, so memory stays bounded by one
+document's text and a batch's vectors. A document is committed once its last chunk is in (see
+``qa_service.core.store``), so an interrupted run loses nothing: the next run skips what was
+finished and completes the rest.
 """
 
 import hashlib
@@ -22,6 +25,8 @@ from qa_service.core.store import ChunkStore
 class Progress(Protocol):
     def start(self, total: int) -> None: ...
     def advance(self, doc_id: str, outcome: str) -> None: ...
+    def written(self, doc_id: str, chunks: int, total: int) -> None:
+        """``chunks`` of a document's ``total`` are in; called for documents of many batches."""
 
 
 @dataclass
@@ -100,6 +105,14 @@ class _Prepared:
     document: DocumentInfo
     chunks: list[Chunk]
     replaces: bool
+
+
+@dataclass
+class _Batch:
+    """Chunks waiting to be embedded, and the documents they belong to (in order)."""
+
+    documents: list[_Prepared] = field(default_factory=list)
+    chunks: list[tuple[_Prepared, Chunk]] = field(default_factory=list)
 
 
 class Ingestor:
@@ -183,7 +196,7 @@ class Ingestor:
         versions = self.store.complete_versions()
         if progress:
             progress.start(len(sources))
-        pending: list[_Prepared] = []
+        batch = _Batch()
         for source in sources:
             prepared = self._prepare(source, groups, versions, report)
             if prepared is None:
@@ -191,11 +204,12 @@ class Ingestor:
                     outcome = "failed" if source.doc_id in report.failed else "skipped"
                     progress.advance(source.doc_id, outcome)
                 continue
-            pending.append(prepared)
-            if sum(len(item.chunks) for item in pending) >= self.embed_batch:
-                self._write(pending, report, progress)
-                pending = []
-        self._write(pending, report, progress)
+            batch.documents.append(prepared)
+            for chunk in prepared.chunks:
+                batch.chunks.append((prepared, chunk))
+                if len(batch.chunks) >= self.embed_batch:
+                    batch = self._write(batch, report, progress)
+        self._write(batch, report, progress)
 
     def _prepare(
         self,
@@ -235,23 +249,36 @@ class Ingestor:
         )
         return _Prepared(document, chunks, replaces=source.doc_id in versions)
 
-    def _write(
-        self, pending: list[_Prepared], report: IngestReport, progress: Progress | None
-    ) -> None:
-        if not pending:
-            return
-        # One embedding call and one store write for several documents: sentence-transformers
-        # sorts by length and batches, and Chroma's cost is mostly per call.
-        vectors = self.embedder.embed(
-            [chunk.embed_text for item in pending for chunk in item.chunks]
-        )
-        self.store.write_documents([(item.document, item.chunks) for item in pending], vectors)
-        for item in pending:
-            report.chunks_written += len(item.chunks)
+    def _write(self, batch: "_Batch", report: IngestReport, progress: Progress | None) -> "_Batch":
+        """Embed and store the batch's chunks, commit the documents they finish; the batch that
+        carries on (the unfinished document, with no chunks yet)."""
+        if batch.chunks:
+            vectors = self.embedder.embed([chunk.embed_text for _, chunk in batch.chunks])
+            by_document: dict[str, list[Chunk]] = {}
+            for item, chunk in batch.chunks:
+                by_document.setdefault(item.document.doc_id, []).append(chunk)
+            prepared = {item.document.doc_id: item for item in batch.documents}
+            self.store.write_chunks(
+                [(prepared[doc_id].document, chunks) for doc_id, chunks in by_document.items()],
+                vectors,
+            )
+            report.chunks_written += len(batch.chunks)
+        # Chunks come in document order, so only the last document can be unfinished.
+        finished = batch.documents
+        unfinished: list[_Prepared] = []
+        if batch.chunks:
+            item, last = batch.chunks[-1]
+            if last.index < item.document.n_chunks - 1:
+                finished, unfinished = batch.documents[:-1], [item]
+                if progress:
+                    progress.written(last.doc_id, last.index + 1, item.document.n_chunks)
+        self.store.commit([item.document for item in finished])
+        for item in finished:
             outcome = "updated" if item.replaces else "added"
             getattr(report, outcome).append(item.document.doc_id)
             if progress:
                 progress.advance(item.document.doc_id, outcome)
+        return _Batch(documents=unfinished)
 
     def _prune(self, paths: Sequence[Path], found: set[str], report: IngestReport) -> None:
         roots = [path.resolve() for path in paths if path.is_dir()]

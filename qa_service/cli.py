@@ -78,6 +78,11 @@ class _ProgressBar:
         self._total = total
         self._progress.update(self._task, total=total)
 
+    def written(self, doc_id: str, chunks: int, total: int) -> None:
+        self._progress.update(self._task, description=f"{doc_id[-28:]} {chunks}/{total}")
+        if not err.is_terminal:
+            err.print(f"[{self._done}/{self._total}] writing {doc_id}: {chunks}/{total} chunks")
+
     def advance(self, doc_id: str, outcome: str) -> None:
         self._done += 1
         self._progress.update(self._task, advance=1, description=doc_id[-40:])
@@ -388,5 +393,12 @@ def serve(
     import uvicorn
 
     from qa_service.api.main import create_app
+    from qa_service.core.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info")
+    # Every other qa process on this data folder (an ingest, a delete) goes through the Chroma
+    # server this runs, so that the answers see their writes at once (see chroma_host).
+    try:
+        with serving_store(settings()) as served:
+            uvicorn.run(create_app(served), host=host, port=port, log_level="info")
+    except (StoreBusyError, ChromaServerError) as error:
+        fail(str(error))

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import IngestReport
-from qa_service.core import store as store_module
 from qa_service.core.store import ChromaChunkStore
 from qa_service.services import Services
 from tests import samples
@@ -142,13 +141,12 @@ def test_an_interrupted_run_is_finished_by_the_next(
     for path in changed:
         path.write_text(path.read_text() + "\nAn added closing paragraph.\n" * 30)
 
-    # Write each document on its own, two chunks a batch, and cut the run off after the first
-    # batch of the second changed document.
-    monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
+    # One chunk a batch (one upsert each), cut off after the first chunk of the second changed
+    # document.
     services.ingestor.embed_batch = 1
     first_chunks = len(services.splitter.run(changed[0].name, changed[0].read_text()))
     services.store.__class__ = _InterruptedStore
-    services.store.budget = (first_chunks + 1) // 2 + 1  # type: ignore[attr-defined]
+    services.store.budget = first_chunks + 1  # type: ignore[attr-defined]
     interrupted: IngestReport = services.ingestor.run([corpus])
     assert interrupted.interrupted and not interrupted.ok
     assert interrupted.updated == [changed[0].name]

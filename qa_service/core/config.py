@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     chroma_url: str | None = None
     collection: str = "documents"
+    # How long a command waits for a store another process has open embedded (qa ingest).
+    store_wait_seconds: float = Field(300.0, ge=0.0)
 
     # cl100k tokens; MiniLM reads at most 256 word pieces, so chunks stay well below that.
     chunk_size: int = Field(200, ge=16, le=2000)

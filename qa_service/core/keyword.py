@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -138,7 +139,7 @@ class KeywordIndex:
     """BM25 over chunks, persisted in one SQLite file.
 
     >>> index = KeywordIndex(Path("data/keyword/documents.sqlite3"))
-    >>> index.write([KeywordEntry("a#v#0", "a", "v", "INTERPOL's headquarters are in Lyon")])
+    >>> index.add([KeywordEntry("a#v#0", "a", "v", "INTERPOL's headquarters are in Lyon")])
     >>> index.search("Where is the headquarters?", top_k=1)
     [KeywordHit(chunk_id='a#v#0', score=0.28...)]
     """
@@ -170,8 +171,18 @@ class KeywordIndex:
                 connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
             )
 
-    def write(self, entries: Sequence[KeywordEntry]) -> None:
-        """Add or replace chunks, then drop the other versions of their documents (one commit)."""
+    def mark(self) -> str:
+        """The store's change mark this index was last brought in step with ("" if never)."""
+        with closing(self._connect()) as connection:
+            row = connection.execute("SELECT value FROM marks WHERE key = 'store'").fetchone()
+            return str(row[0]) if row else ""
+
+    def set_mark(self, mark: str) -> None:
+        with closing(self._connect()) as connection, connection:
+            connection.execute("INSERT OR REPLACE INTO marks VALUES ('store', ?)", (mark,))
+
+    def add(self, entries: Sequence[KeywordEntry]) -> None:
+        """Add or replace chunks (other versions of their documents stay: see keep_versions)."""
         if not entries:
             return
         rows = [
@@ -186,15 +197,18 @@ class KeywordIndex:
             )
             for entry in entries
         ]
-        versions = {(entry.doc_id, entry.version) for entry in entries}
         with closing(self._connect()) as connection, connection:
             connection.executemany(
                 "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", rows
             )
-            for doc_id, version in versions:
-                connection.execute(
-                    "DELETE FROM chunks WHERE doc_id = ? AND version != ?", (doc_id, version)
-                )
+            _bump(connection)
+
+    def keep_versions(self, versions: Mapping[str, str]) -> None:
+        """Drop every chunk of these documents (``doc_id`` -> version) of another version."""
+        with closing(self._connect()) as connection, connection:
+            connection.executemany(
+                "DELETE FROM chunks WHERE doc_id = ? AND version != ?", list(versions.items())
+            )
             _bump(connection)
 
     def delete_documents(self, doc_ids: Iterable[str]) -> None:

@@ -5,17 +5,26 @@ read back from chunk metadata, so an embedded store and a Chroma server behave t
 there is no second registry to drift out of step.
 
 Crash safety comes from the write order. Chunk ids carry the document's version, so a new version is
-upserted beside the old one; only once all of its chunks are in are the old version's chunks
-deleted. A run cut off midway leaves the old version whole plus some new chunks; the next run
-sees the new version incomplete (fewer chunks than its ``n_chunks``) and finishes it.
+upserted beside the old one, in as many calls as it takes (``write_chunks``); only once all of its
+chunks are in are the old version's chunks deleted (``commit``). A run cut off midway leaves the
+old version whole plus some new chunks; the next run sees the new version incomplete (fewer
+chunks than its ``n_chunks``) and finishes it.
+
+Readers may be other processes (``qa serve`` while ``qa ingest`` writes): searches return only
+chunks of complete versions, so a question never cites a document half written, and the keyword
+index is brought back in step whenever the collection's change mark moved (see
+``ChromaChunkStore.keyword_search``).
 """
 
 import datetime as dt
 import math
+import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -25,6 +34,7 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from qa_service.core.chroma_host import StoreBusyError, open_embedded_or_published
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, Vectors
 from qa_service.core.keyword import KeywordEntry, KeywordHit, KeywordIndex
@@ -40,9 +50,11 @@ HNSW_CONFIGURATION: dict[str, Any] = {
     "ef_search": 256,
     "max_neighbors": 32,
 }
-# How often (seconds) a search checks that the keyword index holds as many chunks as Chroma;
-# counting costs ~10 ms at 100k chunks, too much for every question.
-KEYWORD_CHECK_SECONDS = 30.0
+# How often (seconds) a search checks whether another process changed the collection (a request
+# for the collection's change mark and two counts: cheap, but not needed on every question).
+CHANGE_CHECK_SECONDS = 2.0
+# The collection metadata field that every write sets to a new value (see ``_mark_changed``).
+CHANGE_MARK = "changed"
 WRITE_BATCH = 256
 _PAGE = 5000
 
@@ -59,6 +71,8 @@ class ChunkStore(Protocol):
 
     def count(self) -> int: ...
     def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None: ...
+    def write_chunks(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None: ...
+    def commit(self, documents: Sequence[DocumentInfo]) -> None: ...
     def delete_document(self, doc_id: str) -> int: ...
     def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]: ...
     def complete_versions(self) -> dict[str, str | None]: ...
@@ -114,8 +128,19 @@ def chroma_client(settings: Settings) -> Any:
             )
         except Exception as error:
             raise StoreError(f"cannot reach Chroma at {settings.chroma_url}: {error}") from error
-    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    # Another process may own the folder: its server is then the way in (see chroma_host).
+    try:
+        published = open_embedded_or_published(settings, _process_name())
+    except StoreBusyError as error:
+        raise StoreError(str(error)) from error
+    if published is not None:
+        return chroma_client(settings.model_copy(update={"chroma_url": published}))
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def _process_name() -> str:
+    """``qa ingest``, for a message telling another process who holds the store."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]) if sys.argv else "python"
 
 
 def open_chunk_store(
@@ -144,9 +169,11 @@ class ChromaChunkStore:
     ) -> None:
         self.embedder = embedder
         self.keyword = keyword
+        self._client = client
+        self._embedding_function = ChromaEmbeddingFunction(embedder)
         self._collection = client.get_or_create_collection(
             collection,
-            embedding_function=ChromaEmbeddingFunction(embedder),
+            embedding_function=self._embedding_function,
             configuration={"hnsw": HNSW_CONFIGURATION},
             metadata={"embedder": embedder.name},
         )
@@ -157,7 +184,10 @@ class ChromaChunkStore:
             self._collection.modify(
                 configuration={"hnsw": {"ef_search": HNSW_CONFIGURATION["ef_search"]}}
             )
-        self._keyword_checked = -math.inf
+        self._checked = -math.inf
+        self._seen_mark = ""
+        # Versions known to have all their chunks in: a version never loses one but by deletion.
+        self._complete: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -167,17 +197,25 @@ class ChromaChunkStore:
         return int(self._collection.count())
 
     def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None:
-        """Store documents' chunks, then drop any other version of them (see module docstring).
+        """Store whole documents (``write_chunks`` then ``commit``).
 
         ``vectors`` holds one row per chunk, in the order of ``documents`` and their chunks.
         Several documents go in one call because Chroma's cost is mostly per call.
+        """
+        for document, chunks in documents:
+            if len(chunks) != document.n_chunks:
+                raise ValueError(f"{document.doc_id}: chunks and n_chunks disagree")
+        self.write_chunks(documents, vectors)
+        self.commit([document for document, _ in documents])
+
+    def write_chunks(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None:
+        """Add chunks of documents' new versions beside what is stored; a version may come in
+        several calls, and replaces nothing until ``commit``. Readers skip it until it is whole.
         """
         ids: list[str] = []
         texts: list[str] = []
         metadatas: list[Metadata] = []
         for document, chunks in documents:
-            if len(chunks) != document.n_chunks:
-                raise ValueError(f"{document.doc_id}: chunks and n_chunks disagree")
             ids.extend(chunk_id(document, chunk.index) for chunk in chunks)
             texts.extend(chunk.text for chunk in chunks)
             metadatas.extend(chunk_metadata(document, chunk) for chunk in chunks)
@@ -186,28 +224,36 @@ class ChromaChunkStore:
         for begin in range(0, len(ids), WRITE_BATCH):
             end = begin + WRITE_BATCH
             self._upsert(ids[begin:end], vectors[begin:end], texts[begin:end], metadatas[begin:end])
-        if documents:
-            # A version belongs to one document, so one "$nin" covers every document here.
-            doc_ids = [document.doc_id for document, _ in documents]
-            versions = [document.version for document, _ in documents]
-            self._collection.delete(
-                where={"$and": [{"doc_id": {"$in": doc_ids}}, {"version": {"$nin": versions}}]}
-            )
         if self.keyword is not None:
             # After Chroma: a crash in between leaves the keyword index behind, never ahead,
             # and sync_keyword_index catches it up from Chroma.
-            self.keyword.write(
+            self.keyword.add(
                 [
-                    keyword_entry(
-                        chunk_id(document, chunk.index),
-                        document.version,
-                        chunk.text,
-                        chunk_metadata(document, chunk),
-                    )
-                    for document, chunks in documents
-                    for chunk in chunks
+                    keyword_entry(record_id, str(metadata["version"]), text, metadata)
+                    for record_id, text, metadata in zip(ids, texts, metadatas, strict=True)
                 ]
             )
+
+    def commit(self, documents: Sequence[DocumentInfo]) -> None:
+        """Make these versions their documents' only ones: the other versions' chunks go."""
+        if not documents:
+            return
+        # A version belongs to one document, so one "$nin" covers every document here.
+        doc_ids = [document.doc_id for document in documents]
+        versions = [document.version for document in documents]
+        self._collection.delete(
+            where={"$and": [{"doc_id": {"$in": doc_ids}}, {"version": {"$nin": versions}}]}
+        )
+        if self.keyword is not None:
+            self.keyword.keep_versions({d.doc_id: d.version for d in documents})
+        self._mark_changed()
+
+    def _mark_changed(self) -> None:
+        """Tell other processes' readers that their keyword index may be behind."""
+        mark = uuid.uuid4().hex
+        self._collection.modify(metadata={"embedder": self.embedder.name, CHANGE_MARK: mark})
+        if self.keyword is not None:
+            self.keyword.set_mark(mark)
 
     def _upsert(
         self, ids: list[str], vectors: Vectors, texts: list[str], metadatas: list[Metadata]
@@ -220,6 +266,8 @@ class ChromaChunkStore:
             self._collection.delete(ids=found["ids"])
         if self.keyword is not None:
             self.keyword.delete_documents([doc_id])
+        if found["ids"]:
+            self._mark_changed()
         return len(found["ids"])
 
     def sync_keyword_index(self) -> tuple[int, int]:
@@ -230,6 +278,7 @@ class ChromaChunkStore:
         """
         if self.keyword is None:
             return 0, 0
+        mark = self._change_mark()
         present = set(self._all_ids())
         indexed = self.keyword.chunk_ids()
         stale = indexed - present
@@ -240,7 +289,7 @@ class ChromaChunkStore:
             page = self._collection.get(
                 ids=missing[begin : begin + _PAGE], include=["documents", "metadatas"]
             )
-            self.keyword.write(
+            self.keyword.add(
                 [
                     keyword_entry(record_id, str(metadata["version"]), text, metadata)
                     for record_id, text, metadata in zip(
@@ -248,7 +297,16 @@ class ChromaChunkStore:
                     )
                 ]
             )
+        # The mark read before the ids: a write after it leaves the marks apart, and the next
+        # check syncs again.
+        self.keyword.set_mark(mark)
         return len(missing), len(stale)
+
+    def _change_mark(self) -> str:
+        collection = self._client.get_collection(
+            self.name, embedding_function=self._embedding_function
+        )
+        return str((collection.metadata or {}).get(CHANGE_MARK, ""))
 
     def keyword_search(
         self, query: str, top_k: int, filters: Filters | None = None, candidates: Sequence[str] = ()
@@ -256,13 +314,27 @@ class ChromaChunkStore:
         """BM25 hits from the keyword index (see ``KeywordIndex.search``)."""
         if self.keyword is None:
             raise StoreError(f"collection {self.name!r} has no keyword index")
-        now = time.monotonic()
-        if now - self._keyword_checked > KEYWORD_CHECK_SECONDS:
-            # Writes through this store keep both in step; this catches other writers.
-            self._keyword_checked = now
-            if self.keyword.count() != self.count():
-                self.sync_keyword_index()
+        self._follow_other_writers()
         return self.keyword.search(query, top_k, filters, candidates)
+
+    def _follow_other_writers(self) -> None:
+        """Every few seconds: forget which versions were whole if anything was written since
+        (a deleted version may be written again), and bring the keyword index in step. A
+        writer on this data folder keeps both indexes in step and leaves the same mark in
+        both; one elsewhere (another machine on a shared Chroma server) leaves them apart, and
+        a crash between the two writes leaves the counts apart."""
+        now = time.monotonic()
+        if now - self._checked < CHANGE_CHECK_SECONDS:
+            return
+        self._checked = now
+        mark = self._change_mark()
+        if mark != self._seen_mark:
+            self._complete.clear()
+            self._seen_mark = mark
+        if self.keyword is not None and (
+            self.keyword.mark() != mark or self.keyword.count() != self.count()
+        ):
+            self.sync_keyword_index()
 
     def fetch(self, chunk_ids: Sequence[str], vector: Vectors | None = None) -> list[Passage]:
         """The chunks ``chunk_ids`` as passages, in that order (unknown ids left out); with a
@@ -280,7 +352,29 @@ class ChromaChunkStore:
                 similarity = float(np.dot(np.asarray(found["embeddings"][index]), vector))
                 passage = replace(passage, score=similarity, dense_score=similarity)
             records[record_id] = passage
-        return [records[chunk_id] for chunk_id in chunk_ids if chunk_id in records]
+        return self._whole([records[chunk_id] for chunk_id in chunk_ids if chunk_id in records])
+
+    def _whole(self, passages: list[Passage]) -> list[Passage]:
+        """``passages`` less those of a version whose chunks are not all in yet: another
+        process is still writing it (or was cut off), and its text is not the document's."""
+        whole = self._complete_among(
+            {str(p.metadata["version"]): int(p.metadata["n_chunks"]) for p in passages}
+        )
+        return [p for p in passages if p.metadata["version"] in whole]
+
+    def _complete_among(self, versions: dict[str, int]) -> set[str]:
+        """Which of ``versions`` (version -> its ``n_chunks``) have all their chunks stored."""
+        unknown = {v: expected for v, expected in versions.items() if v not in self._complete}
+        if unknown:
+            found = self._collection.get(where={"version": {"$in": list(unknown)}}, include=[])
+            # A chunk id carries its version's first 16 characters (see ``chunk_id``).
+            present = Counter(record_id.rsplit("#", 2)[1] for record_id in found["ids"])
+            self._complete.update(
+                version
+                for version, expected in unknown.items()
+                if present[version[:16]] >= expected
+            )
+        return self._complete & versions.keys()
 
     def document_text(self, passage: Passage) -> str:
         """The whole text of the document (the version) ``passage`` comes from, put together
@@ -302,7 +396,8 @@ class ChromaChunkStore:
         return text
 
     def complete_versions(self) -> dict[str, str | None]:
-        """``doc_id`` -> its one complete version, or ``None`` if it needs work."""
+        """``doc_id`` -> its one complete version, or ``None`` if it needs work (its old and new
+        versions side by side); a document with no complete version at all is left out."""
         present: Counter[tuple[str, str]] = Counter()
         expected: dict[tuple[str, str], int] = {}
         for metadata in self._all_metadata():
@@ -312,44 +407,51 @@ class ChromaChunkStore:
         hashes: dict[str, list[str]] = defaultdict(list)
         for doc_id, version_hash in present:
             hashes[doc_id].append(version_hash)
+        complete = {version for version, count in present.items() if count >= expected[version]}
         return {
-            doc_id: found[0]
-            if len(found) == 1 and present[doc_id, found[0]] == expected[doc_id, found[0]]
-            else None
+            doc_id: found[0] if len(found) == 1 and (doc_id, found[0]) in complete else None
             for doc_id, found in hashes.items()
+            if any((doc_id, version) in complete for version in found)
         }
 
     def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]:
         where = chroma_where(filters, {"chunk_index": 0})
         found = self._collection.get(where=where, include=["metadatas"])
+        metadatas = found["metadatas"] or []
+        whole = self._complete_among({str(m["version"]): int(m["n_chunks"]) for m in metadatas})
         latest: dict[str, DocumentInfo] = {}
-        for metadata in found["metadatas"] or []:
+        for metadata in metadatas:
             document = document_from_metadata(metadata)
+            if document.version not in whole:
+                continue
             kept = latest.get(document.doc_id)
             if kept is None or document.ingested_at > kept.ingested_at:
                 latest[document.doc_id] = document
         return sorted(latest.values(), key=lambda document: document.doc_id)
 
     def search(self, vector: Vectors, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        self._follow_other_writers()
         found = self._collection.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=top_k,
             where=chroma_where(filters),
             include=["documents", "metadatas", "distances"],
         )
-        return [
-            replace(
-                passage_from_record(record_id, text, metadata, 1.0 - float(distance)),
-                dense_score=1.0 - float(distance),
-            )
-            for record_id, text, metadata, distance in zip(
-                found["ids"][0],
-                (found["documents"] or [[]])[0],
-                (found["metadatas"] or [[]])[0],
-                (found["distances"] or [[]])[0],
-                strict=True,
-            )
-        ]
+        return self._whole(
+            [
+                replace(
+                    passage_from_record(record_id, text, metadata, 1.0 - float(distance)),
+                    dense_score=1.0 - float(distance),
+                )
+                for record_id, text, metadata, distance in zip(
+                    found["ids"][0],
+                    (found["documents"] or [[]])[0],
+                    (found["metadatas"] or [[]])[0],
+                    (found["distances"] or [[]])[0],
+                    strict=True,
+                )
+            ]
+        )
 
     def _all_ids(self) -> Iterator[str]:
         offset = 0
