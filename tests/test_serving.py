@@ -30,9 +30,8 @@ class Served:
     data_dir: Path
 
     def ask(self, question: str, client: httpx.Client | None = None) -> dict[str, Any]:
-        response = (client or httpx).post(  # type: ignore[attr-defined]
-            f"{self.url}/v1/ask", json={"question": question}, timeout=120
-        )
+        post = client.post if client is not None else httpx.post
+        response = post(f"{self.url}/v1/ask", json={"question": question}, timeout=120)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
