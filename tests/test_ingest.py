@@ -1,11 +1,15 @@
 """Ingest into a real embedded Chroma with the real MiniLM model."""
 
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import IngestReport
+from ingest.pipeline import Ingestor, IngestReport
+from qa_service.core.embedder import Embedder, Vectors
+from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.core.store import ChromaChunkStore
 from qa_service.services import Services
 from tests import samples
@@ -170,3 +174,98 @@ def test_an_interrupted_run_is_finished_by_the_next(
     fresh.ingestor.run([corpus])
     assert set(chunk_records(services)) == set(chunk_records(fresh))
     assert all(version is not None for version in services.store.complete_versions().values())
+
+
+class _RecordingEmbedder(Embedder):
+    """The real embedder, noting how many texts each call embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dimension = inner, inner.name, inner.dimension
+        self.calls: list[int] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(len(texts))
+        return self.inner.embed(texts)
+
+
+@dataclass
+class _Progress:
+    batches: list[tuple[str, int, int]] = field(default_factory=list)
+    advanced: list[tuple[str, str]] = field(default_factory=list)
+
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, doc_id: str, outcome: str) -> None:
+        self.advanced.append((doc_id, outcome))
+
+    def written(self, doc_id: str, chunks: int, total: int) -> None:
+        self.batches.append((doc_id, chunks, total))
+
+
+def test_a_big_document_is_embedded_and_written_a_batch_at_a_time(
+    services: Services, tmp_path: Path
+) -> None:
+    # Before, a document's chunks were embedded in one call and written only at its end: a
+    # 50 MB text reached 2.4 GB with nothing written after 170 s.
+    folder = tmp_path / "big"
+    folder.mkdir()
+    paragraphs = [f"Paragraph {n} of the annual report names case {n * 7}." for n in range(900)]
+    (folder / "report.txt").write_text("Annual report\n\n" + "\n\n".join(paragraphs))
+    (folder / "small.txt").write_text("A small note\n\nThe radio room opens at six.")
+    recording = _RecordingEmbedder(services.embedder)
+    ingestor = Ingestor(services.store, recording, services.splitter, embed_batch=16)
+    progress = _Progress()
+    report = ingestor.run([folder], progress=progress)
+
+    assert report.ok and sorted(report.added) == ["report.txt", "small.txt"]
+    assert max(recording.calls) <= 16 and sum(recording.calls) == report.chunks_written > 64
+    counts = [chunks for doc_id, chunks, _ in progress.batches if doc_id == "report.txt"]
+    total = progress.batches[0][2]
+    assert counts == sorted(counts) and len(counts) >= total // 16 - 1 and counts[-1] < total
+    assert progress.advanced == [("report.txt", "added"), ("small.txt", "added")]
+    assert services.store.complete_versions().keys() == {"report.txt", "small.txt"}
+
+
+def test_a_version_half_written_is_never_returned(services: Services, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "note.md"
+    note.write_text("# Note\n\n" + "The quartermaster ordered new radios for the harbour. " * 60)
+    services.ingestor.run([folder])
+    old = services.retriever.run("quartermaster radios", 3)
+    assert old and all(p.doc_id == "note.md" for p in old)
+
+    # A writer in another process has written the first chunks of a new version (as a run cut
+    # off midway leaves it): questions still get the old version only, whole.
+    note.write_text("# Note\n\n" + "The harbourmaster ordered new patrol boats for the port. " * 60)
+    document, chunks = _prepared(services, note)
+    assert len(chunks) > 2
+    vectors = services.embedder.embed([chunk.embed_text for chunk in chunks[:2]])
+    services.store.write_chunks([(document, chunks[:2])], vectors)
+    for question in ("harbourmaster patrol boats", "quartermaster radios"):
+        passages = services.retriever.run(question, 5)
+        assert {p.metadata["version"] for p in passages} == {old[0].metadata["version"]}
+    assert [d.version for d in services.store.list_documents()] == [old[0].metadata["version"]]
+
+    rest = services.embedder.embed([chunk.embed_text for chunk in chunks[2:]])
+    services.store.write_chunks([(document, chunks[2:])], rest)
+    services.store.commit([document])
+    passages = services.retriever.run("harbourmaster patrol boats", 5)
+    assert passages and {p.metadata["version"] for p in passages} == {document.version}
+
+
+def _prepared(services: Services, path: Path) -> tuple[DocumentInfo, list[Chunk]]:
+    chunks = services.splitter.run(path.name, path.read_text())
+    document = DocumentInfo(
+        doc_id=path.name,
+        title="Note",
+        content_hash="new",
+        version="f" * 64,
+        doc_type="md",
+        source=str(path),
+        n_chunks=len(chunks),
+        chars=len(path.read_text()),
+        ingested_at="2026-12-03T20:00:00+00:00",
+    )
+    return document, chunks
