@@ -1,6 +1,7 @@
 """A real ``qa serve`` used as staff use it: many questions at once, while other processes
 ingest and delete documents on the same data folder."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -128,3 +129,59 @@ def _eventually(ask: Any, done: Any, seconds: float = 10.0) -> dict[str, Any]:
         if done(body) or time.monotonic() > deadline:
             return body
         time.sleep(0.5)
+
+
+def test_two_servers_and_an_ingest_share_one_chroma_server(tmp_path: Path) -> None:
+    """Replicas on one ``chroma run``, each with its own data folder (as on other machines,
+    so each keeps its own keyword index): a document ingested from a third place is answered
+    by both, and so is its deletion."""
+    chroma_port = free_port()
+    chroma = str(Path(sys.executable).parent / "chroma")
+    chroma_url = f"http://127.0.0.1:{chroma_port}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    base.update({"QA_LLM": "extractive", "QA_CHROMA_URL": chroma_url})
+
+    def env(name: str) -> dict[str, str]:
+        return {**base, "QA_DATA_DIR": str(tmp_path / name)}
+
+    chroma_command = [chroma, "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1"]
+    with running_server(
+        [*chroma_command, "--port", str(chroma_port)],
+        f"{chroma_url}/api/v2/heartbeat",
+        tmp_path / "chroma.log",
+        {**base, "ANONYMIZED_TELEMETRY": "False"},
+    ):
+        writer = Served("", env("writer"), tmp_path / "writer")
+        assert writer.qa("ingest", str(INTERPOL_NEWS)).returncode == 0
+        with (
+            _serve(env("one"), tmp_path / "one.log") as one,
+            _serve(env("two"), tmp_path / "two.log") as two,
+        ):
+            question = "How many counterfeit passports did Operation Lantern seize?"
+            known = "Who chaired the Moroccan delegation?"
+            assert _answer_key(one.ask(known)) == _answer_key(two.ask(known))
+            assert one.ask(question)["refused"] and two.ask(question)["refused"]
+
+            folder = tmp_path / "new"
+            folder.mkdir()
+            (folder / "lantern.txt").write_text(f"Operation Lantern\n\n{NEW_FACT}\n")
+            assert writer.qa("ingest", str(folder)).returncode == 0
+            for replica in (one, two):
+                body = _eventually(lambda r=replica: r.ask(question), lambda b: not b["refused"])
+                assert [c["doc_id"] for c in body["citations"]] == ["lantern.txt"]
+                # Found by the keyword search too: the replica's own index caught up.
+                assert body["passages"][0]["doc_id"] == "lantern.txt"
+
+            assert writer.qa("docs", "delete", "lantern.txt").returncode == 0
+            for replica in (one, two):
+                body = _eventually(lambda r=replica: r.ask(question), lambda b: b["refused"])
+                assert body["refused"]
+                assert all(p["doc_id"] != "lantern.txt" for p in body["passages"])
+
+
+@contextlib.contextmanager
+def _serve(env: dict[str, str], log: Path) -> Iterator[Served]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running_server([QA, "serve", "--port", str(port)], f"{url}/readyz", log, env, 180):
+        yield Served(url, env, Path(env["QA_DATA_DIR"]))
