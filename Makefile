@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?= $(or $(CMAKE_ARGS),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_F
 LLAMA_BUILD := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') | sha256sum | cut -c1-16)
 LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/llama-wheels/$(LLAMA_BUILD)
 
-.PHONY: install run test lint check bench bench-retrieval clean
+.PHONY: install run test lint check bench bench-retrieval reliability clean
 
 install: $(STAMP)
 
@@ -68,6 +68,12 @@ bench: $(STAMP)
 HNSW_SWEEP ?= --hnsw ef_search=64 --hnsw ef_search=256 --hnsw max_neighbors=16 --hnsw ef_construction=100
 bench-retrieval: $(STAMP)
 	$(BIN)/python bench/retrieval.py $(HNSW_SWEEP)
+
+# Load while another process ingests, SIGKILLed ingests re-run to convergence, a server killed
+# mid-answer and restarted (bench/reliability.py; ~15 min extractive). LLM=local for the model.
+LLM ?= extractive
+reliability: $(STAMP)
+	$(BIN)/python -m bench.reliability --llm $(LLM)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -23,7 +23,7 @@ def running_server(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``command``, wait until ``health_url`` answers 200, stop it on exit."""
     with log_path.open("wb") as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -38,7 +38,7 @@ def running_server(
             assert server.poll() is None, log_path.read_text(errors="replace")[-2000:]
             assert time.monotonic() < deadline, f"{command[0]} did not start in {timeout} s"
             time.sleep(0.2)
-        yield
+        yield server
     finally:
         server.terminate()
         try:
