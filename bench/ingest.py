@@ -27,7 +27,7 @@ from ingest.split import TokenSplitter
 from qa_service.core.config import Settings
 from qa_service.core.embedder import Embedder, Vectors, build_embedder
 from qa_service.core.offline import enforce_offline
-from qa_service.core.schema import Chunk
+from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.core.store import (
     ChromaChunkStore,
     DocumentChunks,
@@ -68,9 +68,14 @@ class TimedSplitter(TokenSplitter):
 class TimedStore(ChromaChunkStore):
     seconds = 0.0
 
-    def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None:
+    def write_chunks(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None:
         started = time.perf_counter()
-        super().write_documents(documents, vectors)
+        super().write_chunks(documents, vectors)
+        self.seconds += time.perf_counter() - started
+
+    def commit(self, documents: Sequence[DocumentInfo]) -> None:
+        started = time.perf_counter()
+        super().commit(documents)
         self.seconds += time.perf_counter() - started
 
 

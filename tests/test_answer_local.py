@@ -3,6 +3,7 @@ at scale, here on a few questions that each exercise one path."""
 
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,20 @@ def test_a_french_question_is_answered_in_french_citing_english_text(
     assert not answer.refused, answer.unsupported
     assert re.search(r"Marrak[ec]", answer.answer)
     assert_cited_exactly(answer, corpus)
+
+
+def test_a_question_gets_the_same_answer_whatever_was_asked_before(local: Services) -> None:
+    # llama.cpp reuses the cached prefix of the previous prompt: the answer must not depend on
+    # what that prompt was, nor on other questions asked at the same time.
+    first, other = "Who chaired the Moroccan delegation?", "What is a Silver Notice?"
+    alone = local.answerer.run(Question(first))
+    local.answerer.run(Question(other))
+    after = local.answerer.run(Question(first))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda q: local.answerer.run(Question(q)), [other, first]))
+    for answer in (after, together[1]):
+        assert (answer.draft, answer.answer, answer.citations) == (
+            alone.draft,
+            alone.answer,
+            alone.citations,
+        )
