@@ -381,7 +381,13 @@ def calibrate(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on, and a name the service answers to besides "
+            "QA_ALLOWED_HOSTS (0.0.0.0 and :: are no names: list those in QA_ALLOWED_HOSTS)."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API and the chat page."""
@@ -389,4 +395,7 @@ def serve(
 
     from qa_service.api.main import create_app
 
-    uvicorn.run(create_app(settings()), host=host, port=port, log_level="info")
+    config = settings()
+    if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
+        config = config.model_copy(update={"allowed_hosts": [*config.allowed_hosts, host]})
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
