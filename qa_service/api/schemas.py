@@ -110,3 +110,22 @@ class AskResponse(BaseModel):
             refusal_reason=answer.refusal_reason,
             quoted=answer.quoted,
         )
+
+
+class ProblemOut(BaseModel):
+    """One reason a request body was refused: where in it, and what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422)."""
+
+    detail: str | list[ProblemOut]
+
+
+class BusyOut(BaseModel):
+    detail: str
+    retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")

@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from qa_service.answer import Answer
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE
-from qa_service.api.schemas import AskResponse
+from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut
 from qa_service.api.streaming import iterate_closing
 from qa_service.generate.base import GenerationError
 
@@ -18,13 +18,39 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[Depends(answer_slot)])
 
+_RETRY_AFTER = {
+    "Retry-After": {"description": "when busy: seconds to wait", "schema": {"type": "integer"}},
+    "Retry-After-Ms": {"description": "when busy: the same in ms", "schema": {"type": "integer"}},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "the Host header is not one of the service's names"},
-    413: {"description": "the request body is over QA_MAX_BODY_BYTES"},
-    422: {"description": "the question is empty, too long or malformed"},
+    400: {"model": ErrorOut, "description": "an unknown Host, or a body that is not text"},
+    413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
+    422: {"model": ErrorOut, "description": "the question is empty, too long or malformed"},
     503: {
+        "model": ErrorOut | BusyOut,
         "description": "the service is loading, a part it needs is down, or it is busy: then "
-        "`Retry-After` (seconds) and `Retry-After-Ms` say when to come back",
+        "`Retry-After` and `Retry-After-Ms` say when to come back",
+        "headers": _RETRY_AFTER,
+    },
+}
+# Before OpenAPI 3.2's itemSchema, an event stream's schema is that of one event.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["token", "citations", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": 'token: {"text": str}; citations: [Citation]; done: the /v1/ask '
+            'body; error: {"detail": str}',
+        },
+    },
+}
+_EVENTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`token` events, one `citations`, then `done` (or `error`)",
+        "content": {"text/event-stream": {"schema": _EVENT}},
     },
 }
 
@@ -39,7 +65,7 @@ def ask(question: QuestionDep, answerer: AnswererDep) -> AskResponse:
         raise HTTPException(503, detail=MODEL_UNAVAILABLE) from error
 
 
-@router.post("/ask/stream", responses=_ERRORS)
+@router.post("/ask/stream", response_class=EventSourceResponse, responses=_EVENTS | _ERRORS)
 async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourceResponse:
     """The same answer as Server-Sent Events: ``token`` deltas, then one ``citations``
     event, then ``done`` with the whole response body of ``/v1/ask``. Bad questions fail
