@@ -32,6 +32,23 @@ def test_health_and_readiness(services: Services) -> None:
         assert {"/healthz", "/readyz"} <= set(schema["paths"])
 
 
+def test_a_store_gone_after_loading_is_reported_plainly(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(services.settings, services)
+    with TestClient(app, base_url=LOCAL) as client:
+        assert app.state.qa.wait(timeout=60) and client.get("/readyz").status_code == 200
+
+        def down() -> int:
+            raise ConnectionError(f"no Chroma at {services.settings.chroma_dir}/chroma.sqlite3")
+
+        monkeypatch.setattr(services.store, "count", down)
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"detail": "the document store cannot be reached"}
+    assert "chroma.sqlite3" in caplog.text
+
+
 def test_not_ready_when_the_store_is_unreachable(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

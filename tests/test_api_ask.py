@@ -16,6 +16,7 @@ from qa_service.api.deps import get_answerer
 from qa_service.api.main import create_app
 from qa_service.cite import CitationChecker
 from qa_service.core.schema import Passage
+from qa_service.generate.base import GenerationError
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving
@@ -177,7 +178,22 @@ class SlowComposer:
         pass
 
 
-def app_with(answering: Services, composer: SlowComposer, **settings: int) -> FastAPI:
+class BrokenComposer:
+    """A model whose file went missing: fails with the path in its message."""
+
+    name = "broken"
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        raise GenerationError("local model: model file /srv/models/qwen.gguf does not exist")
+        yield ""
+
+    def warm_up(self) -> None:
+        pass
+
+
+def app_with(
+    answering: Services, composer: SlowComposer | BrokenComposer, **settings: int
+) -> FastAPI:
     app = create_app(answering.settings.model_copy(update=settings), answering)
     answerer = AnswerService(
         answering.retriever,
@@ -241,3 +257,25 @@ def test_a_client_gone_mid_stream_stops_its_answer(answering: Services) -> None:
         time.sleep(0.3)
         assert composer.written == written < 100
         assert client.post("/v1/ask/stream", json={"question": ""}).status_code == 422
+
+
+def test_a_model_failure_is_a_plain_503(
+    answering: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = app_with(answering, BrokenComposer())
+    with TestClient(app, base_url="http://localhost") as client:
+        assert app.state.qa.wait(timeout=60)
+        response = client.post("/v1/ask", json=QUESTION)
+        assert response.status_code == 503
+        assert response.json() == {"detail": "the language model is unavailable"}
+        stream = client.post("/v1/ask/stream", json=QUESTION)
+        assert sse_events(stream.text)[-1] == (
+            "error",
+            json.dumps({"detail": "the language model is unavailable"}),
+        )
+    # The path is for the operator, in the log.
+    failures = [r for r in caplog.records if "/srv/models/qwen.gguf" in str(r.exc_info)]
+    assert [r.getMessage() for r in failures] == [
+        "the language model failed",
+        "the language model failed mid-stream",
+    ]
