@@ -1,6 +1,7 @@
 """The FastAPI skeleton: liveness at once, readiness once the store and model are loaded; what
 every route shares: answered hosts, body limits, short error bodies, offline docs pages."""
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -109,8 +110,8 @@ def test_allowed_hosts_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_serve_answers_the_host_it_binds(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-c", "from qa_service.cli import app; app()", "serve"]
-    env = {"QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive", "PATH": "/usr/bin"}
-    env["PYTHONPATH"] = str(REPO)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env |= {"QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive", "PYTHONPATH": str(REPO)}
     with running_server(
         [*command, "--host", "127.0.0.2", "--port", str(port)],
         f"http://127.0.0.2:{port}/healthz",
@@ -118,6 +119,7 @@ def test_serve_answers_the_host_it_binds(tmp_path: Path) -> None:
         env=env,
     ):
         url = f"http://127.0.0.2:{port}/healthz"
+        assert httpx.get(url).status_code == 200  # Host: 127.0.0.2:PORT
         assert httpx.get(url, headers={"host": "localhost"}).status_code == 200
         assert httpx.get(url, headers={"host": "127.0.0.3"}).status_code == 400
 
