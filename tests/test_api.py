@@ -22,7 +22,7 @@ LOCAL = "http://localhost"
 
 def test_health_and_readiness(services: Services) -> None:
     services.ingestor.run([INTERPOL_NEWS])
-    app = create_app(services.settings)
+    app = create_app(services.settings, services)
     with TestClient(app, base_url=LOCAL) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert app.state.qa.wait(timeout=120)
