@@ -2,6 +2,8 @@
 #   docker build --build-arg PACKAGE_INDEX_URL=... --build-arg TORCH_INDEX_URL=... -t qa-service .
 #   docker run --init -p 8000:8000 -v qa-data:/data qa-service
 # To serve other documents, mount them and set CORPUS: -v /srv/handbook:/corpus:ro -e CORPUS=/corpus
+# It answers the loopback names only (localhost:8000 through -p): name the others it is reached
+# by, -e QA_ALLOWED_HOSTS=qa.intranet,qa.intranet.example.org (docs/configuration.md)
 # Any other command runs instead of the default: docker run ... qa-service qa docs list
 FROM python:3.11-slim
 

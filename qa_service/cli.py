@@ -386,7 +386,13 @@ def calibrate(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on, and a name the service answers to besides "
+            "QA_ALLOWED_HOSTS (0.0.0.0 and :: are no names: list those in QA_ALLOWED_HOSTS)."
+        ),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API and the chat page."""
@@ -395,10 +401,13 @@ def serve(
     from qa_service.api.main import create_app
     from qa_service.core.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
+    config = settings()
+    if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
+        config = config.model_copy(update={"allowed_hosts": [*config.allowed_hosts, host]})
     # Every other qa process on this data folder (an ingest, a delete) goes through the Chroma
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
-        with serving_store(settings()) as served:
+        with serving_store(config) as served:
             uvicorn.run(create_app(served), host=host, port=port, log_level="info")
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))

@@ -1,9 +1,12 @@
 """What routes may ask for, as ``Annotated`` aliases."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from qa_service.answer import AnswerService, Question, QuestionError
+from qa_service.api.schemas import AskRequest
 from qa_service.api.state import ServiceState
 from qa_service.services import Services
 
@@ -21,3 +24,31 @@ def get_services(state: Annotated[ServiceState, Depends(get_state)]) -> Services
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_answerer(services: ServicesDep) -> AnswerService:
+    return services.answerer
+
+
+AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
+
+
+def get_question(body: AskRequest, answerer: AnswererDep) -> Question:
+    """The question asked, checked the way the command line checks it (422 if it cannot be)."""
+    question = body.to_question(groups=None)
+    try:
+        answerer.validate(question)
+    except QuestionError as error:
+        raise HTTPException(422, detail=str(error)) from error
+    return question
+
+
+QuestionDep = Annotated[Question, Depends(get_question)]
+
+
+async def answer_slot(state: StateDep, question: QuestionDep) -> AsyncIterator[None]:
+    """Holds one of the answer slots until the response is sent, a stream's last event
+    included; a 503 with Retry-After when none is free and the queue is full. It takes the
+    question only to come after it: a bad request is refused without queueing."""
+    async with state.admission.slot():
+        yield

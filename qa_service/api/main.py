@@ -1,32 +1,37 @@
-"""The FastAPI application: gathers the routers and the error handlers."""
+"""The FastAPI application: gathers the routers, the request guards and the error handlers."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
+from qa_service.api import errors
+from qa_service.api.middleware import BodySizeLimit, TrustedHosts
 from qa_service.api.routes import ask, health
 from qa_service.api.state import ServiceState
 from qa_service.core.config import Settings
+from qa_service.services import Services
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    state = ServiceState(settings or Settings())
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The API over ``services``, or over services built from ``settings`` in the background."""
+    settings = settings or Settings()
+    state = ServiceState(settings, services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.load_in_background()
         yield
 
-    app = FastAPI(title="qa-service", version="0.1.0", lifespan=lifespan)
+    # /docs and /redoc from Swagger UI's and ReDoc's files shipped in fastapi-offline, not
+    # from a CDN: they work offline and run no third-party code.
+    app = FastAPIOffline(title="qa-service", version="0.1.0", lifespan=lifespan)
     app.state.qa = state
     app.include_router(health.router)
     app.include_router(ask.router)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        # Never a stack trace to the caller; the log has it.
-        return JSONResponse({"detail": "internal error"}, status_code=500)
-
+    # The last added runs first: an unknown host is refused before its body is read.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
+    errors.install(app)
     return app

@@ -2,13 +2,26 @@
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from qa_service.answer import Answer, Question, RefusalReason, Turn
 from qa_service.cite import Citation
 from qa_service.core.schema import Filters
+
+
+def _unicode(text: str) -> str:
+    # JSON can escape half of a UTF-16 pair ("\ud800"), which no UTF-8 text can hold: not a
+    # document id, nor a response. Pydantic refuses it in a str field but not in a list's items.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not Unicode text (an unpaired surrogate)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
 
 
 class TurnIn(BaseModel):
@@ -19,7 +32,7 @@ class TurnIn(BaseModel):
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    doc_ids: list[str] | None = Field(None, max_length=1000)
+    doc_ids: list[Text] | None = Field(None, max_length=1000)
     doc_types: list[Literal["txt", "md", "html", "pdf", "docx"]] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -97,3 +110,22 @@ class AskResponse(BaseModel):
             refusal_reason=answer.refusal_reason,
             quoted=answer.quoted,
         )
+
+
+class ProblemOut(BaseModel):
+    """One reason a request body was refused: where in it, and what is wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422)."""
+
+    detail: str | list[ProblemOut]
+
+
+class BusyOut(BaseModel):
+    detail: str
+    retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")

@@ -2,10 +2,13 @@
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The names a loopback-only service is reached by; `qa serve --host` adds the address it binds.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class Settings(BaseSettings):
@@ -72,10 +75,36 @@ class Settings(BaseSettings):
     llm_extra_body: dict[str, Any] = Field(default_factory=lambda: {"repeat_penalty": 1.0})
     api_keys_file: Path | None = None
 
+    # The HTTP service. Requests are JSON questions of at most a few kilobytes (the question at
+    # most QA_MAX_QUESTION_CHARS, a few turns of history): 1 MiB is ample, and bounds what one
+    # request can make the server read and parse. Uploads will have their own limit.
+    max_body_bytes: int = Field(1_048_576, ge=1)
+    # Host names (or Starlette's "*.example.org" patterns) the service answers: a page that
+    # rebinds its own name to this machine's address still sends that name, and is refused.
+    # A service bound to 0.0.0.0 must list the names its users type. Comma-separated.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS)
+    )
+    # Answers computed at once, and waiting for a turn; past both, a 503 with Retry-After. The
+    # local model generates one answer at a time (one KV cache, behind a lock) on 2 cores, so a
+    # second answer in flight only gets its retrieval done while the first is written; each
+    # answer takes ~11 s (p50, interpol-news), so two queued means a wait of ~30-45 s at most
+    # rather than minutes. In extractive mode answers take a fraction of a second, and the
+    # queue empties as fast.
+    max_answers_in_flight: int = Field(2, ge=1)
+    max_answers_queued: int = Field(2, ge=0)
+
     @field_validator("chroma_url")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
 
     @field_validator("collection")
     @classmethod

@@ -1,57 +1,89 @@
 import json
+import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.concurrency import iterate_in_threadpool
 
-from qa_service.answer import Answer, QuestionError
-from qa_service.api.deps import ServicesDep
-from qa_service.api.schemas import AskRequest, AskResponse
+from qa_service.answer import Answer
+from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
+from qa_service.api.errors import MODEL_UNAVAILABLE
+from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut
+from qa_service.api.streaming import iterate_closing
 from qa_service.generate.base import GenerationError
 
-router = APIRouter(prefix="/v1", tags=["ask"])
+logger = logging.getLogger(__name__)
 
+router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[Depends(answer_slot)])
+
+_RETRY_AFTER = {
+    "Retry-After": {"description": "when busy: seconds to wait", "schema": {"type": "integer"}},
+    "Retry-After-Ms": {"description": "when busy: the same in ms", "schema": {"type": "integer"}},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "the question is empty, too long or malformed"},
-    503: {"description": "the service is loading or the language model is unavailable"},
+    400: {"model": ErrorOut, "description": "an unknown Host, or a body that is not text"},
+    413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
+    422: {"model": ErrorOut, "description": "the question is empty, too long or malformed"},
+    503: {
+        "model": ErrorOut | BusyOut,
+        "description": "the service is loading, a part it needs is down, or it is busy: then "
+        "`Retry-After` and `Retry-After-Ms` say when to come back",
+        "headers": _RETRY_AFTER,
+    },
+}
+# Before OpenAPI 3.2's itemSchema, an event stream's schema is that of one event.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["token", "citations", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": 'token: {"text": str}; citations: [Citation]; done: the /v1/ask '
+            'body; error: {"detail": str}',
+        },
+    },
+}
+_EVENTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`token` events, one `citations`, then `done` (or `error`)",
+        "content": {"text/event-stream": {"schema": _EVENT}},
+    },
 }
 
 
 @router.post("/ask", responses=_ERRORS)
-def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
+def ask(question: QuestionDep, answerer: AnswererDep) -> AskResponse:
     """Answer a question from the documents, every sentence cited, or refuse plainly."""
     try:
-        return AskResponse.of(services.answerer.run(body.to_question(groups=None)))
-    except QuestionError as error:
-        raise HTTPException(422, detail=str(error)) from error
+        return AskResponse.of(answerer.run(question))
     except GenerationError as error:
-        raise HTTPException(503, detail=str(error)) from error
+        logger.exception("the language model failed")
+        raise HTTPException(503, detail=MODEL_UNAVAILABLE) from error
 
 
-@router.post("/ask/stream", responses=_ERRORS)
-async def ask_stream(body: AskRequest, services: ServicesDep) -> EventSourceResponse:
+@router.post("/ask/stream", response_class=EventSourceResponse, responses=_EVENTS | _ERRORS)
+async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourceResponse:
     """The same answer as Server-Sent Events: ``token`` deltas, then one ``citations``
-    event, then ``done`` with the whole response body of ``/v1/ask``."""
-    question = body.to_question(groups=None)
-    # Bad questions fail before the stream opens, so they get a proper 422.
-    try:
-        services.answerer.validate(question)
-    except QuestionError as error:
-        raise HTTPException(422, detail=str(error)) from error
+    event, then ``done`` with the whole response body of ``/v1/ask``. Bad questions fail
+    before the stream opens, with a proper 422."""
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
-            async for kind, value in iterate_in_threadpool(services.answerer.stream(question)):
-                if isinstance(value, Answer):
-                    response = AskResponse.of(value)
-                    citations = response.model_dump(mode="json")["citations"]
-                    yield ServerSentEvent(json.dumps(citations), event="citations")
-                    yield ServerSentEvent(response.model_dump_json(), event="done")
-                else:
-                    yield ServerSentEvent(json.dumps({"text": value}), event=kind)
-        except GenerationError as error:
-            yield ServerSentEvent(json.dumps({"detail": str(error)}), event="error")
+            async with aclosing(iterate_closing(answerer.stream(question))) as answer_events:
+                async for kind, value in answer_events:
+                    if isinstance(value, Answer):
+                        response = AskResponse.of(value)
+                        citations = response.model_dump(mode="json")["citations"]
+                        yield ServerSentEvent(json.dumps(citations), event="citations")
+                        yield ServerSentEvent(response.model_dump_json(), event="done")
+                    else:
+                        yield ServerSentEvent(json.dumps({"text": value}), event=kind)
+        except GenerationError:
+            logger.exception("the language model failed mid-stream")
+            yield ServerSentEvent(json.dumps({"detail": MODEL_UNAVAILABLE}), event="error")
 
     return EventSourceResponse(events())

@@ -1,7 +1,12 @@
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from qa_service.api.deps import StateDep
+from qa_service.api.errors import STORE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -19,8 +24,9 @@ def readyz(state: StateDep) -> JSONResponse:
         return JSONResponse({"detail": state.error or "loading"}, status_code=503)
     try:
         chunks = state.services.store.count()
-    except Exception as error:
-        return JSONResponse({"detail": f"store unavailable: {error}"}, status_code=503)
+    except Exception:
+        logger.exception("the store did not answer")
+        return JSONResponse({"detail": STORE_UNAVAILABLE}, status_code=503)
     return JSONResponse(
         {"status": "ready", "collection": state.services.collection, "chunks": chunks}
     )

@@ -1,0 +1,84 @@
+"""How errors reach a caller: a short JSON ``{"detail": ...}`` in plain words. Never a stack
+trace, an exception's class, a server path or URL (the log keeps those), nor a copy of a large
+input."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from qa_service.api.admission import OverloadedError
+from qa_service.core.offline import OfflineResourceError
+from qa_service.core.store import StoreError
+from qa_service.generate.base import GenerationError
+
+STORE_UNAVAILABLE = "the document store cannot be reached"
+MODEL_UNAVAILABLE = "the language model is unavailable"
+# Which part is down, by the exception that said so; anything else is said in general terms.
+_UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
+    (StoreError, STORE_UNAVAILABLE),
+    (GenerationError, MODEL_UNAVAILABLE),
+    (OfflineResourceError, "the embedding model cannot be loaded"),
+)
+
+# A body of 1 MiB can hold tens of thousands of unknown keys, one error each.
+_MAX_ERRORS = 20
+_MAX_TEXT = 200
+
+
+def unavailable(error: Exception) -> str:
+    """What to tell a caller about ``error`` from a part the service cannot work without."""
+    for kind, message in _UNAVAILABLE:
+        if isinstance(error, kind):
+            return message
+    return "the service could not load its models or its store"
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(OverloadedError, _overloaded)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
+    # FastAPI's own handler echoes each error's ``input``, the whole body for a missing field.
+    assert isinstance(error, RequestValidationError)
+    errors: list[dict[str, Any]] = []
+    for problem in error.errors():
+        short = {
+            "loc": [_clip(part) for part in problem["loc"]],
+            "msg": _clip(problem["msg"]),
+            "type": problem["type"],
+        }
+        # The body is checked once for each dependency that takes the question.
+        if short not in errors:
+            errors.append(short)
+        if len(errors) == _MAX_ERRORS:
+            break
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _clip(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    # A location can be a key of the body, of any length, with an unpaired surrogate ("\ud800")
+    # that no UTF-8 response can carry.
+    return value[:_MAX_TEXT].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _overloaded(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OverloadedError)
+    return JSONResponse(
+        {"detail": "the service is busy: retry later", "retry_after_ms": error.retry_after_ms},
+        status_code=503,
+        headers={
+            "Retry-After": error.retry_after_header,
+            "Retry-After-Ms": str(error.retry_after_ms),
+        },
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    # Starlette logs the exception with its traceback after this response is sent.
+    return JSONResponse({"detail": "internal error"}, status_code=500)
