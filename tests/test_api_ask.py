@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import chromadb.errors
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -279,3 +280,45 @@ def test_a_model_failure_is_a_plain_503(
         "the language model failed",
         "the language model failed mid-stream",
     ]
+
+
+class VanishingStoreRetriever:
+    """The store lost under a running answer, as Chroma's embedded client was when another
+    process rewrote the folder ("Error finding id"), or its server went away."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def run(self, query: str, top_k: int, filters: object = None) -> list[Passage]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        chromadb.errors.InternalError("Error finding id 000_bacf7507a92bc4d7.txt#1a2b#3"),
+        httpx.ConnectError("[Errno 111] Connection refused to http://127.0.0.1:8001"),
+    ],
+)
+def test_a_store_failing_mid_answer_is_a_plain_503_and_an_error_event(
+    answering: Services, error: Exception
+) -> None:
+    app = create_app(answering.settings, answering)
+    answerer = AnswerService(
+        VanishingStoreRetriever(error),
+        answering.quoter,
+        CitationChecker(answering.embedder, document_text=answering.store.document_text),
+        answering.prompts,
+    )
+    app.dependency_overrides[get_answerer] = lambda: answerer
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
+        assert app.state.qa.wait(timeout=60)
+        response = client.post("/v1/ask", json=QUESTION)
+        assert response.status_code == 503
+        assert response.json() == {"detail": "the document store cannot be reached"}
+        stream = client.post("/v1/ask/stream", json=QUESTION)
+        assert stream.status_code == 200
+        assert sse_events(stream.text)[-1] == (
+            "error",
+            json.dumps({"detail": "the document store cannot be reached"}),
+        )

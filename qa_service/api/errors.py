@@ -2,8 +2,11 @@
 trace, an exception's class, a server path or URL (the log keeps those), nor a copy of a large
 input."""
 
+import logging
 from typing import Any
 
+import httpx
+from chromadb.errors import ChromaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,11 +16,16 @@ from qa_service.core.offline import OfflineResourceError
 from qa_service.core.store import StoreError
 from qa_service.generate.base import GenerationError
 
+logger = logging.getLogger(__name__)
+
 STORE_UNAVAILABLE = "the document store cannot be reached"
 MODEL_UNAVAILABLE = "the language model is unavailable"
 # Which part is down, by the exception that said so; anything else is said in general terms.
+# Chroma's own errors and a lost connection to its server come from the store mid-answer.
 _UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
     (StoreError, STORE_UNAVAILABLE),
+    (ChromaError, STORE_UNAVAILABLE),
+    (httpx.TransportError, STORE_UNAVAILABLE),
     (GenerationError, MODEL_UNAVAILABLE),
     (OfflineResourceError, "the embedding model cannot be loaded"),
 )
@@ -29,15 +37,23 @@ _MAX_TEXT = 200
 
 def unavailable(error: Exception) -> str:
     """What to tell a caller about ``error`` from a part the service cannot work without."""
+    return known_failure(error) or "the service could not load its models or its store"
+
+
+def known_failure(error: Exception) -> str | None:
+    """What to tell a caller about a part that failed while answering, or ``None`` if the
+    error is not one of a part going down."""
     for kind, message in _UNAVAILABLE:
         if isinstance(error, kind):
             return message
-    return "the service could not load its models or its store"
+    return None
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(OverloadedError, _overloaded)
+    for kind, _ in _UNAVAILABLE:
+        app.add_exception_handler(kind, _part_down)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -77,6 +93,11 @@ async def _overloaded(request: Request, error: Exception) -> JSONResponse:
             "Retry-After-Ms": str(error.retry_after_ms),
         },
     )
+
+
+async def _part_down(request: Request, error: Exception) -> JSONResponse:
+    logger.error("%s %s: %s", request.method, request.url.path, unavailable(error), exc_info=error)
+    return JSONResponse({"detail": unavailable(error)}, status_code=503)
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

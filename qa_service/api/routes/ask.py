@@ -9,7 +9,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa_service.answer import Answer
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
-from qa_service.api.errors import MODEL_UNAVAILABLE
+from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
 from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut
 from qa_service.api.streaming import iterate_closing
 from qa_service.generate.base import GenerationError
@@ -85,5 +85,10 @@ async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourc
         except GenerationError:
             logger.exception("the language model failed mid-stream")
             yield ServerSentEvent(json.dumps({"detail": MODEL_UNAVAILABLE}), event="error")
+        except Exception as error:
+            # The stream is open (200 sent): an error event is the only way left to say so.
+            logger.exception("an answer failed mid-stream")
+            detail = known_failure(error) or "internal error"
+            yield ServerSentEvent(json.dumps({"detail": detail}), event="error")
 
     return EventSourceResponse(events())
