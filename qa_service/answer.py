@@ -139,12 +139,20 @@ class AnswerService:
         # answer must still address what was asked now.
         asked = query if self.assistant is not None else text
         draft_parts: list[str] = []
-        for delta in self.composer.stream(asked, passages):
-            if not draft_parts:
-                timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
-            draft_parts.append(delta)
-            if language == "en":
-                yield "token", delta
+        deltas = self.composer.stream(asked, passages)
+        try:
+            for delta in deltas:
+                if not draft_parts:
+                    timings["first_token"] = round((time.perf_counter() - started) * 1000, 1)
+                draft_parts.append(delta)
+                if language == "en":
+                    yield "token", delta
+        finally:
+            # Closed now, not when garbage collected, if our own consumer stops (a client gone
+            # mid-answer): the local model's stream holds the model's lock until it is closed.
+            close = getattr(deltas, "close", None)
+            if close is not None:
+                close()
         draft = "".join(draft_parts).strip()
         mark = lap("generate", mark)
 
