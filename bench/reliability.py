@@ -309,6 +309,8 @@ class RestartReport:
     in_flight: int
     cut_off: int = 0
     finished_before_kill: int = 0
+    # Turned away at once (503 with Retry-After): more than the service takes at a time.
+    busy_503: int = 0
     answers_after_restart_as_before: bool = False
     store_unchanged: bool = False
     chroma_server_gone: bool = False
@@ -335,6 +337,7 @@ def restart_test(workdir: Path, llm: str, in_flight: int = 8) -> RestartReport:
                 outcomes[stream.result()] += 1
         report.cut_off = outcomes["cut off"]
         report.finished_before_kill = outcomes["done"]
+        report.busy_503 = outcomes["busy"]
         report.chroma_server_gone = _gone(int(published["pid"]))
     with (
         serving(data, llm, workdir / "restart-serve-2.log") as (url, _),
@@ -349,6 +352,8 @@ def restart_test(workdir: Path, llm: str, in_flight: int = 8) -> RestartReport:
 def _stream_until_cut(client: httpx.Client, url: str, question: str) -> str:
     try:
         with client.stream("POST", f"{url}/v1/ask/stream", json={"question": question}) as response:
+            if response.status_code == 503:
+                return "busy"
             events = [line for line in response.iter_lines() if line.startswith("event:")]
         return "done" if "event: done" in events else "incomplete"
     except httpx.HTTPError:

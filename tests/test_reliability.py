@@ -22,6 +22,7 @@ def test_a_killed_ingest_converges_to_a_clean_one(tmp_path: Path) -> None:
 
 def test_a_server_killed_mid_answer_comes_back_as_it_was(tmp_path: Path) -> None:
     report = restart_test(tmp_path, "extractive", in_flight=6)
-    assert report.cut_off + report.finished_before_kill == 6
+    assert report.cut_off + report.finished_before_kill + report.busy_503 == 6
+    assert report.cut_off >= 1
     assert report.chroma_server_gone and report.store_unchanged
     assert report.answers_after_restart_as_before
