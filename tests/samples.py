@@ -23,9 +23,10 @@ def pdf_bytes(pages: list[str] = PDF_PAGES, title: str = "Liaison office report"
     return bytes(pdf.output())
 
 
-def encrypted_pdf_bytes() -> bytes:
+def encrypted_pdf_bytes(user_password: str = "secret", algorithm: str = "RC4-128") -> bytes:
+    """``pdf_bytes()`` encrypted; an empty ``user_password`` opens it without asking."""
     writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes())))
-    writer.encrypt("secret")
+    writer.encrypt(user_password, "owner-secret", algorithm=algorithm)
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()

@@ -42,6 +42,18 @@ def test_text_in_a_legacy_encoding_is_decoded() -> None:
     assert "résumé" in load_document("legacy.txt", data).text
 
 
+@pytest.mark.parametrize("algorithm", ["AES-128", "AES-256"])
+def test_aes_encrypted_pdf_without_a_user_password_is_read(algorithm: str) -> None:
+    document = load_document("report.pdf", samples.encrypted_pdf_bytes("", algorithm))
+    assert "Nairobi" in document.text and document.title == "Liaison office report"
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_pdf_that_needs_a_password_says_so(algorithm: str) -> None:
+    with pytest.raises(LoadError, match=r"^encrypted PDF \(password required\)$"):
+        load_document("locked.pdf", samples.encrypted_pdf_bytes("secret", algorithm))
+
+
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
