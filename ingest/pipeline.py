@@ -284,13 +284,15 @@ def discover(paths: Sequence[Path], report: IngestReport) -> list[SourceFile]:
         if not path.exists():
             report.failed[str(path)] = "no such file or directory"
             continue
-        root = path.resolve()
-        if root.is_file():
-            if doc_type_of(root.name) is None:
-                report.failed[root.name] = f"unsupported file type {root.suffix or '(none)'!r}"
+        if path.is_file():
+            # Only the folder is resolved: a link given as PATH keeps its own name.
+            root = path.parent.resolve()
+            if doc_type_of(path.name) is None:
+                report.failed[path.name] = f"unsupported file type {path.suffix or '(none)'!r}"
                 continue
-            candidates = [(root, root.name)]
+            candidates = [(root / path.name, path.name)]
         else:
+            root = path.resolve()
             candidates = []
             for file in sorted(root.rglob("*")):
                 relative = file.relative_to(root)

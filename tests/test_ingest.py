@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import IngestReport
+from ingest.pipeline import IngestReport, discover
 from qa_service.core import store as store_module
 from qa_service.core.store import ChromaChunkStore
 from qa_service.services import Services
@@ -117,6 +117,26 @@ def test_problem_paths_are_failures_not_crashes(services: Services, tmp_path: Pa
     assert report.failed["link.txt"] == "a link to a file outside PATH"
     assert "also found under" in report.failed[f"{second}/same.md"]
     assert report.failed[str(tmp_path / "missing")] == "no such file or directory"
+
+
+def test_a_link_is_named_by_itself_and_read_through(tmp_path: Path) -> None:
+    target = tmp_path / "archive" / "2019-minutes-final-v3.md"
+    target.parent.mkdir()
+    target.write_text("# Minutes\n\nThe board met in Lyon.\n")
+    (tmp_path / "minutes.md").symlink_to(target)
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "roster.md").write_text(samples.MARKDOWN)
+    (corpus / "notes" / "current.md").symlink_to(corpus / "roster.md")
+
+    report = IngestReport()
+    sources = discover([tmp_path / "minutes.md", corpus], report)
+    assert {source.doc_id: source.read(2**20) for source in sources} == {
+        "minutes.md": target.read_bytes(),
+        "notes/current.md": samples.MARKDOWN.encode(),
+        "roster.md": samples.MARKDOWN.encode(),
+    }
+    assert not report.failed
 
 
 class _InterruptedStore(ChromaChunkStore):
