@@ -1,5 +1,6 @@
 """Ingest into a real embedded Chroma with the real MiniLM model."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -137,6 +138,27 @@ def test_a_link_is_named_by_itself_and_read_through(tmp_path: Path) -> None:
         "roster.md": samples.MARKDOWN.encode(),
     }
     assert not report.failed
+
+
+def test_a_path_that_is_not_utf8_is_refused_and_the_rest_ingested(
+    services: Services, tmp_path: Path
+) -> None:
+    # The file system hands such names over with surrogate escapes, which no store can keep.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("Minutes of the cafe meeting.")
+    (corpus / "plain.txt").write_text("Minutes of the plain meeting.")
+    folder = tmp_path / os.fsdecode(b"d\xfcsseldorf")
+    folder.mkdir()
+    (folder / "memo.txt").write_text("A memo from the regional office.")
+
+    report = services.ingestor.run([corpus, folder, folder / "memo.txt"])
+    assert report.added == ["plain.txt"]
+    assert report.failed == {
+        "caf\\xe9.txt": "file name is not valid UTF-8: rename the file",
+        f"{tmp_path}/d\\xfcsseldorf": "path is not valid UTF-8: rename its folders",
+        f"{tmp_path}/d\\xfcsseldorf/memo.txt": "path is not valid UTF-8: rename its folders",
+    }
 
 
 class _InterruptedStore(ChromaChunkStore):
