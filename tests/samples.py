@@ -1,6 +1,8 @@
 """Small real files of every supported format, and broken ones, written by the tests."""
 
 import io
+import zipfile
+from functools import cache
 from pathlib import Path
 
 import docx
@@ -44,6 +46,51 @@ def docx_bytes() -> bytes:
     document.save(buffer)
     return buffer.getvalue()
 
+
+def docx_with_document_xml(document_xml: bytes, padding: int = 0) -> bytes:
+    """``docx_bytes()`` with another main part (``word/document.xml``), followed by ``padding``
+    bytes of spaces: still valid XML, and compressed a thousandfold.
+    """
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for member in source.infolist():
+            with target.open(member.filename, "w") as part:
+                if member.filename != "word/document.xml":
+                    part.write(source.read(member))
+                    continue
+                part.write(document_xml)
+                for _ in range(padding // 2**20):
+                    part.write(b" " * 2**20)
+    return buffer.getvalue()
+
+
+@cache
+def docx_bomb_bytes() -> bytes:
+    """A DOCX whose main part, which python-docx reads whole, unpacks to 300 MiB from 0.3 MiB."""
+    document_xml = zipfile.ZipFile(io.BytesIO(docx_bytes())).read("word/document.xml")
+    return docx_with_document_xml(document_xml, padding=300 * 2**20)
+
+
+def pdf_with_creation_date(date: str) -> bytes:
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(pdf_bytes())))
+    writer.add_metadata({"/CreationDate": date})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def nested_html(depth: int) -> bytes:
+    return (
+        f"<html><body>{'<div>' * depth}Deep inside.{'</div>' * depth}<p>After.</p></body></html>"
+    ).encode()
+
+
+# UTF-8 with bytes that are not: a stray Latin-1 byte mid-text, a cut at the end.
+DAMAGED_UTF8 = [
+    "Résumé of the Zürich meeting: the café opens at nine.".encode() + b" Caf\xe9 " * 2,
+    "Minutes of the meeting in Zürich".encode()[:-1] + b"\xc3",
+]
 
 HTML = """<!doctype html><html><head><title>Border operation results</title>
 <meta property="article:published_time" content="2025-06-14T09:00:00Z">

@@ -75,3 +75,53 @@ def test_unreadable_files_raise_a_clear_reason(name: str, data: bytes, reason: s
 def test_undecodable_bytes_are_refused_not_garbled() -> None:
     with pytest.raises(LoadError):
         decode_text(bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D]) * 200 + b"\x01\x02\x03" * 300)
+
+
+def test_docx_zip_bomb_is_refused_before_it_is_unpacked() -> None:
+    with pytest.raises(LoadError, match=r"^DOCX unpacks to more than 256 MiB \(a zip bomb\?\)$"):
+        load_document("bomb.docx", samples.docx_bomb_bytes())
+
+
+@pytest.mark.parametrize(
+    "document_xml",
+    [b"", b"<w:document><unclosed>", b"\x00\x01 binary", b"<?xml version='1.0'?><a/>"],
+)
+def test_docx_with_a_broken_main_part_is_corrupt(document_xml: bytes) -> None:
+    with pytest.raises(LoadError, match=r"^corrupt or unreadable DOCX: "):
+        load_document("broken.docx", samples.docx_with_document_xml(document_xml))
+
+
+def test_deeply_nested_html_is_read() -> None:
+    document = load_document("deep.html", samples.nested_html(100_000))
+    assert document.text.split() == ["Deep", "inside.", "After."]
+
+
+def test_pdf_with_a_malformed_date_is_read_without_it() -> None:
+    document = load_document("report.pdf", samples.pdf_with_creation_date("D:2024-99-99"))
+    assert "Nairobi" in document.text and document.date is None
+
+
+@pytest.mark.parametrize("data", samples.DAMAGED_UTF8)
+def test_damaged_utf8_is_refused_not_garbled(data: bytes) -> None:
+    with pytest.raises(LoadError, match=r"^damaged UTF-8 text \(invalid bytes at offset \d+\)$"):
+        decode_text(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        (
+            "국제형사경찰기구는 회원국 경찰 간의 협력을 촉진하는 국제기구이다. 본부는 리옹에 있다.",
+            "euc-kr",
+        ),
+        (
+            "国際刑事警察機構は、国際犯罪の防止を目的とした国際組織である。本部はリヨンにある。",
+            "shift_jis",
+        ),
+        ("国际刑事警察组织是一个国际组织。总部位于法国里昂。成员国警察之间的合作。", "gbk"),
+    ],
+)
+def test_legacy_multibyte_encodings_are_not_taken_for_damaged_utf8(
+    text: str, encoding: str
+) -> None:
+    assert decode_text(text.encode(encoding)) == text
