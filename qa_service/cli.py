@@ -1,6 +1,7 @@
 """The ``qa`` command: ingest documents, manage them, and serve the API."""
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -26,6 +27,10 @@ app.add_typer(docs_app, name="docs")
 # No emoji codes: a file name or an answer holding ":smile:" is printed as it is.
 err = Console(stderr=True, emoji=False)
 out = Console(highlight=False, emoji=False)
+
+# pypdf logs each oddity of a damaged PDF as a warning on stderr; the reader's reason for the
+# file already says what a person can act on, and the stray lines would break the progress.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 CollectionOption = Annotated[

@@ -1,6 +1,8 @@
 """Small real files of every supported format, and broken ones, written by the tests."""
 
 import io
+import os
+import random
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -123,3 +125,41 @@ def write_mixed_folder(folder: Path) -> dict[str, bytes]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return files
+
+
+def write_bad_folder(folder: Path) -> tuple[list[str], dict[str, str]]:
+    """Hostile and broken files beside good ones with odd names, and a link out of the folder.
+
+    Returns the doc_ids that must be ingested and, for each file that must fail, the start of
+    the reason it must fail with.
+    """
+    pdf = pdf_bytes()
+    good = {
+        "report.pdf": pdf,
+        "dated oddly.pdf": pdf_with_creation_date("D:2024-99-99"),
+        "deep.html": nested_html(100_000),
+        "café ☕ 東京.md": MARKDOWN.encode(),
+        "new\nline.txt": b"A file name with a newline in it.",
+        "-leading-dash.txt": b"A file name that looks like an option.",
+    }
+    bad = {
+        "truncated.pdf": (pdf[: len(pdf) // 2], "corrupt or unreadable PDF: "),
+        "locked.pdf": (encrypted_pdf_bytes("secret", "AES-256"), "encrypted PDF (password"),
+        "bomb.docx": (docx_bomb_bytes(), "DOCX unpacks to more than 256 MiB (a zip bomb?)"),
+        "broken.docx": (docx_with_document_xml(b"<w:document>"), "corrupt or unreadable DOCX: "),
+        "binary.txt": (random.Random(13).randbytes(4096), "binary file, not text"),
+        "damaged.txt": (DAMAGED_UTF8[0], "damaged UTF-8 text"),
+        "empty.md": (b"", "empty file"),
+        os.fsdecode(b"caf\xe9.txt"): (MARKDOWN.encode(), "file name is not valid UTF-8"),
+    }
+    folder.mkdir(parents=True)
+    for name, data in {**good, **{name: data for name, (data, _) in bad.items()}}.items():
+        (folder / name).write_bytes(data)
+    outside = folder.parent / "outside.txt"
+    outside.write_text("Not part of the folder.")
+    (folder / "outside.txt").symlink_to(outside)
+    reasons = {
+        name.encode(errors="surrogateescape").decode(errors="backslashreplace"): reason
+        for name, (_, reason) in bad.items()
+    }
+    return list(good), {**reasons, "outside.txt": "a link to a file outside PATH"}

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,26 @@ def test_failures_set_the_exit_code_and_name_each_reason(
     assert "5 added" in result.stdout and "5 failed" in result.stdout
     assert "failed  broken.pdf: corrupt or unreadable PDF" in result.stdout
     assert "failed  image.txt: binary file" in result.stdout
+
+
+def test_a_hostile_folder_prints_one_line_per_failure_and_no_traceback(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    good, bad = samples.write_bad_folder(tmp_path / "bad")
+    result = qa("ingest", str(tmp_path / "bad"), env=env)
+    assert result.returncode == 1
+    summary, *failed = result.stdout.splitlines()
+    assert summary.startswith(
+        f"{len(good)} added, 0 updated, 0 skipped, 0 deleted, {len(bad)} failed"
+    )
+    assert len(failed) == len(bad) and all(line.startswith("  failed  ") for line in failed)
+    assert "Traceback" not in result.stderr
+    for line in result.stderr.splitlines():
+        assert re.fullmatch(r"\[\d+/\d+\] (added|failed) \S.*", line), line
+
+    again = json.loads(qa("ingest", str(tmp_path / "bad"), "--json", env=env).stdout)
+    assert {failure["doc_id"] for failure in again["failed"]} == bad.keys()
+    assert sorted(again["skipped"]) == sorted(good)
 
 
 # File names as stored (the exact doc_id) and as human-readable output shows them on one line.

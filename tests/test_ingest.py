@@ -64,6 +64,24 @@ def test_bad_files_are_reported_and_the_rest_ingested(services: Services, tmp_pa
     assert pdf.doc_type == "pdf" and pdf.title == "Liaison office report"
 
 
+def test_a_hostile_folder_fails_file_by_file_and_loses_nothing(
+    services: Services, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "memo.md").write_text("# Memo\n\nIngested before the hostile folder.\n")
+    services.ingestor.run([kept])
+    good, bad = samples.write_bad_folder(tmp_path / "bad")
+
+    report = services.ingestor.run([tmp_path / "bad"])
+    assert sorted(report.added) == sorted(good)
+    assert report.failed.keys() == bad.keys()
+    for doc_id, reason in report.failed.items():
+        assert reason.startswith(bad[doc_id]), (doc_id, reason)
+        assert str(tmp_path) not in reason and "Traceback" not in reason
+    assert {d.doc_id for d in services.store.list_documents()} == {*good, "memo.md"}
+
+
 def test_a_changed_file_is_replaced_without_stale_chunks(
     services: Services, tmp_path: Path
 ) -> None:
