@@ -7,6 +7,7 @@ person can act on, and the caller skips that file.
 import datetime as dt
 import io
 import re
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,7 +164,7 @@ def _read_pdf(data: bytes) -> LoadedDocument:
     except LoadError:
         raise
     except Exception as error:  # pypdf raises many types for damaged files
-        raise LoadError(f"corrupt or unreadable PDF: {error}") from error
+        raise LoadError(f"corrupt or unreadable PDF: {_detail(error)}") from error
     page_starts, position = [], 0
     for page in pages:
         page_starts.append(position)
@@ -190,13 +191,13 @@ def _read_docx(data: bytes) -> LoadedDocument:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, ValueError) as error:
-        raise LoadError(f"corrupt or unreadable DOCX: {error}") from error
+        raise LoadError(f"corrupt or unreadable DOCX: {_detail(error)}") from error
     if unpacked > _DOCX_MAX_UNPACKED:
         raise LoadError(f"DOCX unpacks to more than {_DOCX_MAX_UNPACKED >> 20} MiB (a zip bomb?)")
     try:
         return _docx_document(docx.Document(io.BytesIO(data)))
     except Exception as error:  # python-docx and lxml raise many types for damaged files
-        raise LoadError(f"corrupt or unreadable DOCX: {error}") from error
+        raise LoadError(f"corrupt or unreadable DOCX: {_detail(error)}") from error
 
 
 def _docx_document(document: DocxDocument) -> LoadedDocument:
@@ -217,6 +218,11 @@ def _docx_document(document: DocxDocument) -> LoadedDocument:
         doc_type="docx",
         date=properties.created.date() if properties.created else None,
     )
+
+
+def _detail(error: Exception) -> str:
+    """A parser's message for a failure reason: on one line, and short enough to read."""
+    return textwrap.shorten(str(error) or type(error).__name__, width=160, placeholder=" ...")
 
 
 def _parse_date(text: str) -> dt.date | None:
