@@ -7,6 +7,7 @@ person can act on, and the caller skips that file.
 import datetime as dt
 import io
 import re
+import textwrap
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +16,23 @@ from pathlib import PurePath
 import docx
 import pypdf
 from bs4 import BeautifulSoup
-from bs4.element import NavigableString
+from bs4.element import NavigableString, PageElement, Tag
 from charset_normalizer import from_bytes
+from docx.document import Document as DocxDocument
 from docx.table import Table
 
 _SNIFF = 8192
 _TITLE_MAX = 120
+# python-docx holds every part of a DOCX in memory, and lxml's tree takes several times an XML
+# part's size. A cap on the declared sizes, not on compression ratios: legitimate XML can
+# compress 130-fold (an empty 3000-row table), and zipfile never unpacks past a declared size.
+_DOCX_MAX_UNPACKED = 256 * 2**20
 _HTML_BLOCKS = [
     "p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
     "section", "article", "header", "footer", "blockquote", "table", "ul", "ol", "dt", "dd",
 ]  # fmt: skip
+# The strings get_text() takes: text and CDATA, not comments, doctypes or declarations.
+_HTML_STRINGS = Tag.MAIN_CONTENT_STRING_TYPES
 
 
 class LoadError(Exception):
@@ -65,8 +73,11 @@ def decode_text(data: bytes) -> str:
         raise LoadError("binary file, not text (contains NUL bytes)")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        if _mostly_utf8(data):
+            raise LoadError(
+                f"damaged UTF-8 text (invalid bytes at offset {error.start})"
+            ) from error
     best = from_bytes(data).best()
     if best is None or best.chaos > 0.2:
         raise LoadError("unreadable text encoding")
@@ -75,6 +86,19 @@ def decode_text(data: bytes) -> str:
     if control > len(text[:_SNIFF]) * 0.05:
         raise LoadError("binary file, not text (control characters)")
     return text
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether text that fails to decode is UTF-8 with some bad bytes (cut off, or a stray
+    byte of another encoding) rather than text in a legacy encoding: its valid multi-byte
+    characters are at least as many as its invalid sequences. Text in EUC-KR, Shift-JIS or GBK
+    forms valid UTF-8 by chance too, but measured at a third of its invalid sequences or less;
+    single-byte encodings (cp1252, cp1251) hardly ever do.
+    """
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - invalid >= invalid
 
 
 def _read_text(data: bytes) -> LoadedDocument:
@@ -99,16 +123,34 @@ def _read_html(data: bytes) -> LoadedDocument:
     published = soup.find("meta", attrs={"property": "article:published_time"}) or soup.find(
         "meta", attrs={"name": "date"}
     )
-    body = soup.body or soup
-    # Block elements end a line; inline ones (<a>, <b>) join their text without a break.
-    for block in body.find_all(_HTML_BLOCKS):
-        block.append(NavigableString("\n"))
     return LoadedDocument(
-        text=body.get_text(),
+        text=_html_text(soup.body or soup),
         title=title or None,
         doc_type="html",
         date=_parse_date(str(published.get("content", ""))) if published else None,
     )
+
+
+def _html_text(body: Tag) -> str:
+    """The text of ``body``, as ``get_text`` gives it, except that block elements end a line;
+    inline ones (<a>, <b>) join their text without a break.
+
+    A walk with a stack rather than newlines added to the tree: bs4 links each added node by
+    walking the tree's depth, so 100k nested <div>s took ten minutes.
+    """
+    pieces: list[str] = []
+    pending: list[PageElement | None] = [body]  # None stands for the end of a block
+    while pending:
+        element = pending.pop()
+        if element is None:
+            pieces.append("\n")
+        elif isinstance(element, Tag):
+            if element.name in _HTML_BLOCKS:
+                pending.append(None)
+            pending.extend(reversed(element.contents))
+        elif isinstance(element, NavigableString) and type(element) in _HTML_STRINGS:
+            pieces.append(element)
+    return "".join(pieces)
 
 
 def _read_pdf(data: bytes) -> LoadedDocument:
@@ -118,29 +160,47 @@ def _read_pdf(data: bytes) -> LoadedDocument:
             raise LoadError("encrypted PDF (password required)")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
+        title = (info.title or None) if info else None
     except LoadError:
         raise
     except Exception as error:  # pypdf raises many types for damaged files
-        raise LoadError(f"corrupt or unreadable PDF: {error}") from error
+        raise LoadError(f"corrupt or unreadable PDF: {_detail(error)}") from error
     page_starts, position = [], 0
     for page in pages:
         page_starts.append(position)
         position += len(page) + 2
-    created = info.creation_date if info else None
     return LoadedDocument(
         text="\n\n".join(pages),
-        title=(info.title or None) if info else None,
+        title=title,
         doc_type="pdf",
-        date=created.date() if created else None,
+        date=_pdf_date(info),
         page_starts=tuple(page_starts),
     )
 
 
+def _pdf_date(info: pypdf.DocumentInformation | None) -> dt.date | None:
+    try:
+        created = info.creation_date if info else None
+    except ValueError:  # a malformed date is left out; the text is still good
+        return None
+    return created.date() if created else None
+
+
 def _read_docx(data: bytes) -> LoadedDocument:
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise LoadError(f"corrupt or unreadable DOCX: {error}") from error
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise LoadError(f"corrupt or unreadable DOCX: {_detail(error)}") from error
+    if unpacked > _DOCX_MAX_UNPACKED:
+        raise LoadError(f"DOCX unpacks to more than {_DOCX_MAX_UNPACKED >> 20} MiB (a zip bomb?)")
+    try:
+        return _docx_document(docx.Document(io.BytesIO(data)))
+    except Exception as error:  # python-docx and lxml raise many types for damaged files
+        raise LoadError(f"corrupt or unreadable DOCX: {_detail(error)}") from error
+
+
+def _docx_document(document: DocxDocument) -> LoadedDocument:
     blocks: list[str] = []
     heading: str | None = None
     for block in document.iter_inner_content():
@@ -158,6 +218,11 @@ def _read_docx(data: bytes) -> LoadedDocument:
         doc_type="docx",
         date=properties.created.date() if properties.created else None,
     )
+
+
+def _detail(error: Exception) -> str:
+    """A parser's message for a failure reason: on one line, and short enough to read."""
+    return textwrap.shorten(str(error) or type(error).__name__, width=160, placeholder=" ...")
 
 
 def _parse_date(text: str) -> dt.date | None:

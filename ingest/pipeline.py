@@ -303,21 +303,25 @@ class Ingestor:
 def discover(paths: Sequence[Path], report: IngestReport) -> list[SourceFile]:
     """The files under ``paths`` that a reader handles, each with its ``doc_id``.
 
-    Hidden files and folders are left out; a link that leads outside its PATH, a missing PATH
-    and a ``doc_id`` found twice are reported as failures.
+    Hidden files and folders are left out; a link that leads outside its PATH, a missing PATH,
+    a path that is not UTF-8 and a ``doc_id`` found twice are reported as failures.
     """
     sources: dict[str, SourceFile] = {}
     for path in paths:
         if not path.exists():
-            report.failed[str(path)] = "no such file or directory"
+            report.failed[_utf8(str(path))] = "no such file or directory"
             continue
-        root = path.resolve()
-        if root.is_file():
-            if doc_type_of(root.name) is None:
-                report.failed[root.name] = f"unsupported file type {root.suffix or '(none)'!r}"
+        if path.is_file():
+            # Only the folder is resolved: a link given as PATH keeps its own name.
+            root = path.parent.resolve()
+            if doc_type_of(path.name) is None:
+                report.failed[_utf8(path.name)] = (
+                    f"unsupported file type {path.suffix or '(none)'!r}"
+                )
                 continue
-            candidates = [(root, root.name)]
+            candidates = [(root / path.name, path.name)]
         else:
+            root = path.resolve()
             candidates = []
             for file in sorted(root.rglob("*")):
                 relative = file.relative_to(root)
@@ -327,17 +331,29 @@ def discover(paths: Sequence[Path], report: IngestReport) -> list[SourceFile]:
                     report.ignored += 1
                     continue
                 if not file.resolve().is_relative_to(root):
-                    report.failed[relative.as_posix()] = "a link to a file outside PATH"
+                    report.failed[_utf8(relative.as_posix())] = "a link to a file outside PATH"
                     continue
                 candidates.append((file, relative.as_posix()))
+        if _utf8(str(root)) != str(root):
+            report.failed[_utf8(str(path))] = "path is not valid UTF-8: rename its folders"
+            continue
         for file, doc_id in candidates:
-            if doc_id in sources:
+            if _utf8(doc_id) != doc_id:
+                report.failed[_utf8(doc_id)] = "file name is not valid UTF-8: rename the file"
+            elif doc_id in sources:
                 report.failed[f"{root}/{doc_id}"] = (
                     f"doc_id {doc_id!r} also found under {sources[doc_id].root}"
                 )
-                continue
-            sources[doc_id] = SourceFile(file, doc_id, root)
+            else:
+                sources[doc_id] = SourceFile(file, doc_id, root)
     return list(sources.values())
+
+
+def _utf8(name: str) -> str:
+    """``name`` as text a store, JSON and a terminal take: bytes that are not UTF-8 (which the
+    file system hands over as surrogate escapes) are shown as ``\\xNN``.
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _reason(error: Exception) -> str:

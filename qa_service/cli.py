@@ -1,6 +1,7 @@
 """The ``qa`` command: ingest documents, manage them, and serve the API."""
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -23,8 +24,13 @@ app = typer.Typer(help="Question answering over your documents, offline.", no_ar
 docs_app = typer.Typer(help="List and delete ingested documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 
-err = Console(stderr=True)
-out = Console(highlight=False)
+# No emoji codes: a file name or an answer holding ":smile:" is printed as it is.
+err = Console(stderr=True, emoji=False)
+out = Console(highlight=False, emoji=False)
+
+# pypdf logs each oddity of a damaged PDF as a warning on stderr; the reader's reason for the
+# file already says what a person can act on, and the stray lines would break the progress.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 CollectionOption = Annotated[
@@ -62,8 +68,35 @@ def guarded(action: Callable[[], Any]) -> Any:
         fail(str(error))
 
 
+def one_line(text: str) -> str:
+    """``text`` safe for a line of human-readable output: characters that would break or hide
+    it (newlines, terminal escapes, bidi overrides) show as Python escapes such as ``\\n``.
+    ``--json`` output keeps the exact text.
+    """
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def print_line(console: Console, line: str) -> None:
+    """Print ``line`` as it is: no markup, and never wrapped onto a second line."""
+    console.print(line, markup=False, soft_wrap=True)
+
+
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _live_bar() -> Progress:
+    """A bar on a terminal; elsewhere it stays off and ``_ProgressBar`` prints lines."""
+    columns = (
+        TextColumn("{task.description:<40}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
 
 
 class _ProgressBar:
@@ -79,15 +112,19 @@ class _ProgressBar:
         self._progress.update(self._task, total=total)
 
     def written(self, doc_id: str, chunks: int, total: int) -> None:
-        self._progress.update(self._task, description=f"{doc_id[-28:]} {chunks}/{total}")
+        shown = one_line(doc_id)
+        self._progress.update(self._task, description=f"{shown[-28:]} {chunks}/{total}")
         if not err.is_terminal:
-            err.print(f"[{self._done}/{self._total}] writing {doc_id}: {chunks}/{total} chunks")
+            print_line(
+                err, f"[{self._done}/{self._total}] writing {shown}: {chunks}/{total} chunks"
+            )
 
     def advance(self, doc_id: str, outcome: str) -> None:
         self._done += 1
-        self._progress.update(self._task, advance=1, description=doc_id[-40:])
+        shown = one_line(doc_id)
+        self._progress.update(self._task, advance=1, description=shown[-40:])
         if not err.is_terminal:
-            err.print(f"[{self._done}/{self._total}] {outcome} {doc_id}", markup=False)
+            print_line(err, f"[{self._done}/{self._total}] {outcome} {shown}")
 
 
 @app.command()
@@ -105,13 +142,7 @@ def ingest(
     """Ingest txt, md, html, pdf and docx files; unchanged files are skipped."""
     group_names = guarded(lambda: parse_groups(groups))
     qa = services(collection)
-    columns = (
-        TextColumn("{task.description:<40}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+    with _live_bar() as bar:
         report: IngestReport = guarded(
             lambda: qa.ingestor.run(paths, group_names, prune, _ProgressBar(bar))
         )
@@ -132,7 +163,7 @@ def _print_report(report: IngestReport) -> None:
         f"({report.chunks_written} chunks written in {report.seconds:.1f} s)"
     )
     for doc_id, reason in report.failed.items():
-        out.print(f"  failed  {doc_id}: {reason}", markup=False)
+        print_line(out, f"  failed  {one_line(doc_id)}: {one_line(reason)}")
     if report.interrupted:
         out.print("interrupted: finished documents are stored; run the same command to finish.")
 
@@ -166,9 +197,10 @@ def ask(
     if answer.citations:
         out.print("\nSources:")
     for citation in answer.citations:
-        title = f" ({citation.title})" if citation.title else ""
+        title = f" ({one_line(citation.title)})" if citation.title else ""
         out.print(
-            f"[{citation.n}] {citation.doc_id}{title}, characters {citation.start}-{citation.end}:"
+            f"[{citation.n}] {one_line(citation.doc_id)}{title}, "
+            f"characters {citation.start}-{citation.end}:"
             f'\n    "{citation.quote}"',
             markup=False,
         )
@@ -183,10 +215,10 @@ def docs_list(collection: CollectionOption = None, as_json: JsonOption = False) 
         return
     for document in documents:
         groups = ",".join(document.groups) or "(everyone)"
-        out.print(
-            f"{document.doc_id}  {document.doc_type}  {document.n_chunks} chunks  {groups}  "
-            f"{document.title or ''}",
-            markup=False,
+        print_line(
+            out,
+            f"{one_line(document.doc_id)}  {document.doc_type}  {document.n_chunks} chunks  "
+            f"{groups}  {one_line(document.title or '')}",
         )
     out.print(f"{len(documents)} documents")
 
@@ -198,13 +230,17 @@ def docs_delete(
     as_json: JsonOption = False,
 ) -> None:
     """Delete a document and all its chunks."""
+    try:
+        doc_id.encode()
+    except UnicodeEncodeError:  # bytes in the argument that are not UTF-8
+        fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
     removed = guarded(lambda: services(collection).store.delete_document(doc_id))
     if removed == 0:
         fail(f"no document with doc_id {doc_id!r}")
     if as_json:
         print_json({"deleted": doc_id, "chunks": removed})
     else:
-        out.print(f"deleted {doc_id} ({removed} chunks)", markup=False)
+        print_line(out, f"deleted {one_line(doc_id)} ({removed} chunks)")
 
 
 @app.command(name="eval")

@@ -1,7 +1,9 @@
 """The ``qa`` command as a user runs it: real processes, exit codes, JSON, interruptions."""
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from qa_service import cli
 from tests import samples
 from tests.conftest import INTERPOL_NEWS
 
@@ -55,10 +59,95 @@ def test_failures_set_the_exit_code_and_name_each_reason(
     assert "failed  image.txt: binary file" in result.stdout
 
 
+def test_a_hostile_folder_prints_one_line_per_failure_and_no_traceback(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    good, bad = samples.write_bad_folder(tmp_path / "bad")
+    result = qa("ingest", str(tmp_path / "bad"), env=env)
+    assert result.returncode == 1
+    summary, *failed = result.stdout.splitlines()
+    assert summary.startswith(
+        f"{len(good)} added, 0 updated, 0 skipped, 0 deleted, {len(bad)} failed"
+    )
+    assert len(failed) == len(bad) and all(line.startswith("  failed  ") for line in failed)
+    assert "Traceback" not in result.stderr
+    for line in result.stderr.splitlines():
+        assert re.fullmatch(r"\[\d+/\d+\] (added|failed) \S.*", line), line
+
+    again = json.loads(qa("ingest", str(tmp_path / "bad"), "--json", env=env).stdout)
+    assert {failure["doc_id"] for failure in again["failed"]} == bad.keys()
+    assert sorted(again["skipped"]) == sorted(good)
+
+
+# File names as stored (the exact doc_id) and as human-readable output shows them on one line.
+ODD_NAMES = {
+    "two words.txt": "two words.txt",
+    "café ☕ 東京.txt": "café ☕ 東京.txt",
+    "new\nline.txt": "new\\nline.txt",
+    "tab\tand\rreturn.txt": "tab\\tand\\rreturn.txt",
+    "-leading-dash.txt": "-leading-dash.txt",
+    "\x1b[31mred.txt": "\\x1b[31mred.txt",
+    "\u202eright-to-left.txt": "\\u202eright-to-left.txt",
+    ":thumbs_up: [bold]x.txt": ":thumbs_up: [bold]x.txt",
+    "[/x].txt": "[/x].txt",
+    "a long name " * 9 + ".txt": "a long name " * 9 + ".txt",
+}
+
+
+def test_any_file_name_is_one_line_for_people_and_exact_in_json(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    corpus = tmp_path / "odd"
+    for number, name in enumerate(ODD_NAMES):
+        path = corpus / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Note {number} about the liaison office in Nairobi.\n")
+    total = len(ODD_NAMES)
+
+    ingested = qa("ingest", str(corpus), env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    progress = ingested.stderr.splitlines()
+    assert [line.split(" ", 1)[0] for line in progress] == [
+        f"[{n}/{total}]" for n in range(1, total + 1)
+    ]
+    assert sorted(line.split(" ", 2)[2] for line in progress) == sorted(ODD_NAMES.values())
+
+    listed = qa("docs", "list", env=env).stdout.splitlines()
+    assert listed[-1] == f"{total} documents"
+    assert sorted(line.split("  txt  ")[0] for line in listed[:-1]) == sorted(ODD_NAMES.values())
+    exact = [d["doc_id"] for d in json.loads(qa("docs", "list", "--json", env=env).stdout)]
+    assert exact == sorted(ODD_NAMES)
+
+    deleted = qa("docs", "delete", "--", "new\nline.txt", env=env)
+    assert deleted.stdout == "deleted new\\nline.txt (1 chunks)\n", deleted.stderr
+    assert qa("docs", "delete", "--", "-leading-dash.txt", env=env).returncode == 0
+    left = [d["doc_id"] for d in json.loads(qa("docs", "list", "--json", env=env).stdout)]
+    assert left == sorted(set(ODD_NAMES) - {"new\nline.txt", "-leading-dash.txt"})
+
+
+def test_the_live_bar_shows_any_doc_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(cli, "err", terminal)
+    with cli._live_bar() as bar:
+        progress = cli._ProgressBar(bar)
+        progress.start(2)
+        progress.advance("[/x].txt", "added")
+        bar.refresh()
+        progress.advance("new\nline.txt", "added")
+        bar.refresh()
+    shown = screen.getvalue()
+    assert "[/x].txt" in shown and "new\\nline.txt" in shown
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["docs", "delete", "nope.txt"], "error: no document with doc_id 'nope.txt'"),
+        (
+            ["docs", "delete", os.fsdecode(b"caf\xe9.txt")],
+            "error: no document has a doc_id that is not valid UTF-8",
+        ),
         (["ingest", "docs", "--groups", "bad group!"], "error: group 'bad group!' is not allowed"),
     ],
 )

@@ -1,5 +1,6 @@
 """Ingest into a real embedded Chroma with the real MiniLM model."""
 
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import Ingestor, IngestReport
+from ingest.pipeline import Ingestor, IngestReport, discover
 from qa_service.core.embedder import Embedder, Vectors
 from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.core.store import ChromaChunkStore
@@ -66,6 +67,24 @@ def test_bad_files_are_reported_and_the_rest_ingested(services: Services, tmp_pa
     assert pdf.doc_type == "pdf" and pdf.title == "Liaison office report"
 
 
+def test_a_hostile_folder_fails_file_by_file_and_loses_nothing(
+    services: Services, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "memo.md").write_text("# Memo\n\nIngested before the hostile folder.\n")
+    services.ingestor.run([kept])
+    good, bad = samples.write_bad_folder(tmp_path / "bad")
+
+    report = services.ingestor.run([tmp_path / "bad"])
+    assert sorted(report.added) == sorted(good)
+    assert report.failed.keys() == bad.keys()
+    for doc_id, reason in report.failed.items():
+        assert reason.startswith(bad[doc_id]), (doc_id, reason)
+        assert str(tmp_path) not in reason and "Traceback" not in reason
+    assert {d.doc_id for d in services.store.list_documents()} == {*good, "memo.md"}
+
+
 def test_a_changed_file_is_replaced_without_stale_chunks(
     services: Services, tmp_path: Path
 ) -> None:
@@ -120,6 +139,47 @@ def test_problem_paths_are_failures_not_crashes(services: Services, tmp_path: Pa
     assert report.failed["link.txt"] == "a link to a file outside PATH"
     assert "also found under" in report.failed[f"{second}/same.md"]
     assert report.failed[str(tmp_path / "missing")] == "no such file or directory"
+
+
+def test_a_link_is_named_by_itself_and_read_through(tmp_path: Path) -> None:
+    target = tmp_path / "archive" / "2019-minutes-final-v3.md"
+    target.parent.mkdir()
+    target.write_text("# Minutes\n\nThe board met in Lyon.\n")
+    (tmp_path / "minutes.md").symlink_to(target)
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "roster.md").write_text(samples.MARKDOWN)
+    (corpus / "notes" / "current.md").symlink_to(corpus / "roster.md")
+
+    report = IngestReport()
+    sources = discover([tmp_path / "minutes.md", corpus], report)
+    assert {source.doc_id: source.read(2**20) for source in sources} == {
+        "minutes.md": target.read_bytes(),
+        "notes/current.md": samples.MARKDOWN.encode(),
+        "roster.md": samples.MARKDOWN.encode(),
+    }
+    assert not report.failed
+
+
+def test_a_path_that_is_not_utf8_is_refused_and_the_rest_ingested(
+    services: Services, tmp_path: Path
+) -> None:
+    # The file system hands such names over with surrogate escapes, which no store can keep.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("Minutes of the cafe meeting.")
+    (corpus / "plain.txt").write_text("Minutes of the plain meeting.")
+    folder = tmp_path / os.fsdecode(b"d\xfcsseldorf")
+    folder.mkdir()
+    (folder / "memo.txt").write_text("A memo from the regional office.")
+
+    report = services.ingestor.run([corpus, folder, folder / "memo.txt"])
+    assert report.added == ["plain.txt"]
+    assert report.failed == {
+        "caf\\xe9.txt": "file name is not valid UTF-8: rename the file",
+        f"{tmp_path}/d\\xfcsseldorf": "path is not valid UTF-8: rename its folders",
+        f"{tmp_path}/d\\xfcsseldorf/memo.txt": "path is not valid UTF-8: rename its folders",
+    }
 
 
 class _InterruptedStore(ChromaChunkStore):
