@@ -8,8 +8,8 @@ server ``qa serve`` runs), sends a fixed number of requests and stops by itself:
 
 - load: ``--requests`` questions from ``--concurrency`` clients at once while another process
   ingests, changes and re-ingests a second corpus into the same store. Counted: answers, 503s
-  (the service refusing more work than it takes, with ``Retry-After``), errors (anything
-  else), latency p50/p95 of the answers, and answers that differ from the same question asked
+  (the service refusing more work than it takes, with ``Retry-After``: the client then waits
+  that long, at most 5 s, before its next question), errors (anything else), latency p50/p95 of the answers, and answers that differ from the same question asked
   on an idle server before the load.
 - kills: ``--kill-runs`` times, ``qa ingest`` is SIGKILLed at a random point (fixed seed) while
   it adds or replaces documents, then run again; after each re-run the store must equal, by
@@ -169,7 +169,11 @@ def _timed(
         return question, type(error).__name__, time.perf_counter() - started, {}, False
     seconds = time.perf_counter() - started
     body = response.json() if response.status_code == 200 else {}
-    return question, response.status_code, seconds, body, "retry-after" in response.headers
+    told = "retry-after-ms" in response.headers
+    if response.status_code == 503 and told:
+        # As a well-behaved client does: come back when told to (at most 5 s here).
+        time.sleep(min(int(response.headers["retry-after-ms"]), 5000) / 1000)
+    return question, response.status_code, seconds, body, told
 
 
 def _keep_ingesting(
