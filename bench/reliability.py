@@ -9,8 +9,9 @@ server ``qa serve`` runs), sends a fixed number of requests and stops by itself:
 - load: ``--requests`` questions from ``--concurrency`` clients at once while another process
   ingests, changes and re-ingests a second corpus into the same store. Counted: answers, 503s
   (the service refusing more work than it takes, with ``Retry-After``: the client then waits
-  that long, at most 5 s, before its next question), errors (anything else), latency p50/p95 of the answers, and answers that differ from the same question asked
-  on an idle server before the load.
+  that long, at most 5 s, before its next question), errors (anything else), latency p50/p95
+  of the answers, and answers that differ from the same question asked on an idle server
+  before the load.
 - kills: ``--kill-runs`` times, ``qa ingest`` is SIGKILLed at a random point (fixed seed) while
   it adds or replaces documents, then run again; after each re-run the store must equal, by
   content, the one a clean ingest of the same files makes: documents, chunks, offsets, texts,
