@@ -57,6 +57,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env = {**environment, "QA_DATA_DIR": str(root / "data"), "QA_LLM": "extractive"}
+    # Room for every question at once: what is measured is answers, not admission.
+    env |= {"QA_MAX_ANSWERS_IN_FLIGHT": "16", "QA_MAX_ANSWERS_QUEUED": "16"}
     ingest = subprocess.run(
         [QA, "ingest", str(INTERPOL_NEWS)], env=env, capture_output=True, text=True, timeout=300
     )
