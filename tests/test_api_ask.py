@@ -231,10 +231,12 @@ def test_a_burst_past_the_queue_is_told_when_to_come_back(answering: Services, p
                 assert set(body) == {"detail", "retry_after_ms"} and body["retry_after_ms"] > 0
                 assert int(response.headers["retry-after"]) >= 1
                 assert int(response.headers["retry-after-ms"]) == body["retry_after_ms"]
-        # The second burst's wait is learnt from the first's answers: the two admitted take
-        # about as long as the first burst took.
+        # The second burst's wait is learnt from the first's answers: each held its slot for at
+        # least its five 0.2 s tokens, and two are admitted ahead of a refused one. (How close
+        # the estimate is, is tested with a fake clock in test_admission; a bound from above
+        # here would measure this machine's speed.)
         waits = [response.json()["retry_after_ms"] / 1000 for response in busy]
-        assert all(0.5 * took[0] <= wait <= 1.5 * took[0] for wait in waits), (waits, took)
+        assert all(wait >= 2 * 5 * 0.2 for wait in waits), (waits, took)
 
 
 def test_a_client_gone_mid_stream_stops_its_answer(answering: Services) -> None:
