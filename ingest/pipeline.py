@@ -249,7 +249,7 @@ class Ingestor:
         )
         return _Prepared(document, chunks, replaces=source.doc_id in versions)
 
-    def _write(self, batch: "_Batch", report: IngestReport, progress: Progress | None) -> "_Batch":
+    def _write(self, batch: _Batch, report: IngestReport, progress: Progress | None) -> _Batch:
         """Embed and store the batch's chunks, commit the documents they finish; the batch that
         carries on (the unfinished document, with no chunks yet)."""
         if batch.chunks:

@@ -13,7 +13,7 @@ chunks than its ``n_chunks``) and finishes it.
 Readers may be other processes (``qa serve`` while ``qa ingest`` writes): searches return only
 chunks of complete versions, so a question never cites a document half written, and the keyword
 index is brought back in step whenever the collection's change mark moved (see
-``ChromaChunkStore.keyword_search``).
+``ChromaChunkStore._follow_other_writers``).
 """
 
 import datetime as dt
