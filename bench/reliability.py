@@ -124,7 +124,10 @@ def load_test(workdir: Path, llm: str, requests: int, concurrency: int) -> LoadR
     data = workdir / "load-data"
     assert run_qa("ingest", str(INTERPOL_NEWS), env=qa_env(data, llm)).returncode == 0
     second = workdir / "load-second"
+    # In the store before the idle answers, so that what the writer changes during the load is
+    # only each file's closing line, not which documents there are.
     write_variant(REPO / "docs", second, revision=0)
+    assert run_qa("ingest", str(second), env=qa_env(data, llm)).returncode == 0
     report = LoadReport(requests, concurrency)
     with serving(data, llm, workdir / "load-serve.log") as (url, _):
         with httpx.Client(timeout=600) as client:
@@ -180,8 +183,8 @@ def _timed(
 def _keep_ingesting(
     folder: Path, data: Path, llm: str, stop: threading.Event, report: LoadReport
 ) -> None:
-    """Ingest ``folder``, change every file, ingest again... until ``stop`` (at most 50 runs)."""
-    for revision in range(50):
+    """Change every file of ``folder`` and ingest it again, until ``stop`` (at most 50 runs)."""
+    for revision in range(1, 51):
         if stop.is_set():
             return
         write_variant(REPO / "docs", folder, revision)
