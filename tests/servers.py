@@ -12,6 +12,8 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from qa_service.core.chroma_host import stop_process
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -43,12 +45,7 @@ def running_server(
             time.sleep(0.2)
         yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, grace_seconds=10)
 
 
 @contextmanager

@@ -183,13 +183,18 @@ def serving_store(settings: Settings, role: str = "qa serve") -> Iterator[Settin
     finally:
         with contextlib.suppress(FileNotFoundError):
             published.unlink()
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server, grace_seconds=20)
         _held.release(folder)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """SIGTERM, then SIGKILL if ``process`` has not exited within ``grace_seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _start_server(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
