@@ -40,8 +40,8 @@ def measure(side: str, path: Path, data_dir: Path) -> dict[str, Any]:
     """Run in a child process: ``side`` is "split" (baseline) or "ingest"."""
     from ingest.load import load_document
     from qa_service.core.config import Settings
-    from qa_service.core.store import ChromaChunkStore
     from qa_service.services import Services
+    from qa_service.stores.chroma import ChromaChunkStore
 
     services = Services(Settings(data_dir=data_dir, llm="extractive"))
     started = time.perf_counter()

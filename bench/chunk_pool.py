@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from qa_service.core.embedder import Embedder, Vectors
 from qa_service.core.schema import Chunk, DocumentInfo
-from qa_service.core.store import DocumentChunks
-from qa_service.sentences import split_sentences
+from qa_service.embedders.base import Embedder, Vectors
+from qa_service.stores.chroma import DocumentChunks
+from qa_service.text.sentences import split_sentences
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared/datasets"
 SOURCES = (

@@ -25,10 +25,10 @@ from typing import Any
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, Vectors, build_embedder
 from qa_service.core.offline import enforce_offline
 from qa_service.core.schema import Chunk, DocumentInfo
-from qa_service.core.store import (
+from qa_service.embedders.base import Embedder, Vectors, build_embedder
+from qa_service.stores.chroma import (
     ChromaChunkStore,
     DocumentChunks,
     chroma_client,

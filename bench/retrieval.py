@@ -53,11 +53,11 @@ from bench.chunk_pool import (
     take,
 )
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, Vectors, build_embedder
-from qa_service.core.keyword import KeywordHit, KeywordIndex
 from qa_service.core.offline import enforce_offline
 from qa_service.core.schema import Filters, Passage
-from qa_service.core.store import (
+from qa_service.embedders.base import Embedder, Vectors, build_embedder
+from qa_service.retrieval.hybrid import DenseRetriever, Retriever, build_retriever
+from qa_service.stores.chroma import (
     HNSW_CONFIGURATION,
     ChromaChunkStore,
     ChromaEmbeddingFunction,
@@ -66,7 +66,7 @@ from qa_service.core.store import (
     chunk_id,
     open_chunk_store,
 )
-from qa_service.retrieve import DenseRetriever, Retriever, build_retriever
+from qa_service.stores.keyword import KeywordHit, KeywordIndex
 
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval.json"
 CACHE = Path(__file__).resolve().parent / ".cache" / "retrieval"

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from eval.score import best_f1, contains_gold
-from qa_service.cite import CitationChecker
-from qa_service.compose import Composer
-from qa_service.core.embedder import Embedder, Vectors
+from qa_service.answering.compose import Composer
+from qa_service.citations.checker import CitationChecker
 from qa_service.core.schema import Passage
-from qa_service.retrieve import Retriever
+from qa_service.embedders.base import Embedder, Vectors
+from qa_service.retrieval.hybrid import Retriever
 
 DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 # Refused before any sentence was checked: no threshold changes these.

@@ -4,7 +4,7 @@
   behind ``qa ask`` and ``/v1/ask``, checked citations.
 - ``dense``, ``bm25``: the default pipeline with one search alone instead of the hybrid, over
   the same collection (retrieval ablations).
-- ``naive``: the plain RAG baseline (``qa_service.naive``): 1000-character chunks, top 4
+- ``naive``: the plain RAG baseline (``qa_service.answering.naive``): 1000-character chunks, top 4
   passages, LangChain's RAG prompt, every passage listed as a source, nothing checked.
 
 Each configuration's chunking gets its own collection, named from a hash of the corpus, the
@@ -20,12 +20,12 @@ from typing import Protocol
 
 from ingest.pipeline import Ingestor
 from ingest.split import CharacterSplitter, Splitter, TokenSplitter
-from qa_service.answer import Answer, Question
+from qa_service.answering.naive import NaiveAnswerService
+from qa_service.answering.service import Answer, Question
 from qa_service.core.schema import Filters, Passage
-from qa_service.core.store import open_chunk_store
-from qa_service.naive import NaiveAnswerService
-from qa_service.retrieve import Retriever, build_retriever
+from qa_service.retrieval.hybrid import Retriever, build_retriever
 from qa_service.services import Services
+from qa_service.stores.chroma import open_chunk_store
 
 NAIVE_CHUNK_CHARS = 1000
 NAIVE_TOP_K = 4

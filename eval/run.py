@@ -11,8 +11,8 @@ from typing import Protocol
 
 from eval.dataset import QAItem
 from eval.pipelines import Pipeline
-from qa_service.answer import Answer, Question, QuestionError
-from qa_service.retrieve import Retriever
+from qa_service.answering.service import Answer, Question, QuestionError
+from qa_service.retrieval.hybrid import Retriever
 
 RANKING_DEPTH = 100  # documents: enough for recall@100
 _FIRST_CHUNKS = 200

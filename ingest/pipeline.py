@@ -3,7 +3,7 @@
 Chunks are embedded and written ``embed_batch`` at a time, however the documents cut them: a
 batch may hold several small documents or a slice of a big one, so memory stays bounded by one
 document's text and a batch's vectors. A document is committed once its last chunk is in (see
-``qa_service.core.store``), so an interrupted run loses nothing: the next run skips what was
+``qa_service.stores.chroma``), so an interrupted run loses nothing: the next run skips what was
 finished and completes the rest.
 """
 
@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from ingest.load import LoadError, doc_type_of, load_document
 from ingest.split import Splitter
-from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Chunk, DocumentInfo
-from qa_service.core.store import ChunkStore
+from qa_service.embedders.base import Embedder
+from qa_service.stores.chroma import ChunkStore
 
 
 class Progress(Protocol):

@@ -1,6 +1,16 @@
 """Offline question answering over an organisation's documents, with cited answers.
 
-Data flows one way: ``qa_service.core`` (settings, offline set-up, embedder, chunk store)
-<- ``ingest`` (load -> split -> embed -> write) <- ``qa_service.retrieve`` <- the entry points
-``qa_service.cli`` and ``qa_service.api``.
+The folders follow the data, and imports only point down this list (``pyproject.toml``'s
+import-linter contracts, checked by ``make test``):
+
+- ``cli`` and ``services`` (the composition root) on top;
+- ``api`` and ``eval`` (a sibling package), which never import each other;
+- ``answering`` (question -> retrieve -> compose -> check -> answer);
+- ``citations`` (the checker of every sentence against a quoted span);
+- ``retrieval`` (search -> fuse -> select, reranking) and ``ingest`` (load -> split -> embed ->
+  write, a sibling package);
+- ``stores`` (the chunk store protocol, Chroma, the keyword index) and ``generation`` (language
+  model backends, prompts);
+- ``embedders``; ``text`` (sentences, languages, places); ``core`` (schema, settings, offline
+  set-up, file helpers).
 """

@@ -17,8 +17,8 @@ from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
-from qa_service.core.store import StoreError
 from qa_service.services import Services
+from qa_service.stores.chroma import StoreError
 
 app = typer.Typer(help="Question answering over your documents, offline.", no_args_is_help=True)
 docs_app = typer.Typer(help="List and delete ingested documents.", no_args_is_help=True)
@@ -179,9 +179,9 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with cited sources."""
-    from qa_service.answer import Question, QuestionError
+    from qa_service.answering.service import Question, QuestionError
     from qa_service.api.schemas import AskResponse
-    from qa_service.generate.base import GenerationError
+    from qa_service.generation.base import GenerationError
 
     group_names = guarded(lambda: parse_groups(groups)) if groups is not None else None
     qa = services(collection)
@@ -272,7 +272,7 @@ def evaluate(
     from eval.harness import evaluate as run_evaluation
     from eval.pipelines import parse_configs
     from eval.progress import ConsoleStages
-    from qa_service.generate.base import GenerationError
+    from qa_service.generation.base import GenerationError
 
     options = EvalOptions(
         dataset=dataset,
@@ -435,7 +435,7 @@ def serve(
     import uvicorn
 
     from qa_service.api.main import create_app
-    from qa_service.core.chroma_host import ChromaServerError, StoreBusyError, serving_store
+    from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
     if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:

@@ -4,22 +4,22 @@ from functools import cached_property
 
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
-from qa_service.answer import AnswerService
-from qa_service.cite import CitationChecker
-from qa_service.compose import Composer, ExtractiveComposer, GenerativeComposer
+from qa_service.answering.compose import Composer, ExtractiveComposer, GenerativeComposer
+from qa_service.answering.service import AnswerService
+from qa_service.citations.checker import CitationChecker
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, build_embedder
 from qa_service.core.offline import enforce_offline
-from qa_service.core.store import ChromaChunkStore, open_chunk_store
-from qa_service.generate.base import Generator
-from qa_service.prompts import Prompts
-from qa_service.rerank import (
+from qa_service.embedders.base import Embedder, build_embedder
+from qa_service.generation.base import Generator
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.hybrid import Retriever, build_retriever
+from qa_service.retrieval.rerank import (
     CrossEncoderReranker,
     LanguageModelReranker,
     Reranker,
     RerankingRetriever,
 )
-from qa_service.retrieve import Retriever, build_retriever
+from qa_service.stores.chroma import ChromaChunkStore, open_chunk_store
 
 
 class Services:
@@ -72,7 +72,7 @@ class Services:
         """The language model, or ``None`` in extractive mode."""
         if self.settings.llm == "extractive":
             return None
-        from qa_service.generate.factory import build_generator
+        from qa_service.generation.factory import build_generator
 
         return build_generator(self.settings)
 

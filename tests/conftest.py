@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, SentenceTransformerEmbedder
 from qa_service.core.offline import enforce_offline
+from qa_service.embedders.base import Embedder, SentenceTransformerEmbedder
 from qa_service.services import Services
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from qa_service.core.chroma_host import stop_process
+from qa_service.stores.chroma_host import stop_process
 
 
 def free_port() -> int:

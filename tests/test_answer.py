@@ -5,9 +5,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from qa_service.answer import AnswerService, Question, QuestionError, Turn
-from qa_service.cite import CitationChecker
-from qa_service.compose import ExtractiveComposer
+from qa_service.answering.compose import ExtractiveComposer
+from qa_service.answering.service import AnswerService, Question, QuestionError, Turn
+from qa_service.citations.checker import CitationChecker
 from qa_service.core.config import Settings
 from qa_service.core.schema import Filters, Passage
 from qa_service.services import Services

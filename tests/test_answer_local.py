@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.answer import Answer, Question, Turn
+from qa_service.answering.service import Answer, Question, Turn
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder
-from qa_service.generate.model_files import qwen_gguf
+from qa_service.embedders.base import Embedder
+from qa_service.generation.model_files import qwen_gguf
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.test_generate import TEST_DATA
@@ -65,7 +65,7 @@ def assert_cited_exactly(answer: Answer, corpus: Path) -> None:
 
 
 def test_warm_up_loads_the_model_before_the_first_question(local: Services) -> None:
-    from qa_service.generate import local as local_backend
+    from qa_service.generation import local as local_backend
 
     local.answerer.warm_up()
     assert local_backend._loaded, "the model should be resident after warm-up"

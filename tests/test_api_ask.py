@@ -12,12 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from qa_service.answer import AnswerService
+from qa_service.answering.service import AnswerService
 from qa_service.api.deps import get_answerer
 from qa_service.api.main import create_app
-from qa_service.cite import CitationChecker
+from qa_service.citations.checker import CitationChecker
 from qa_service.core.schema import Passage
-from qa_service.generate.base import GenerationError
+from qa_service.generation.base import GenerationError
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving

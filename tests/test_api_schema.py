@@ -17,7 +17,7 @@ from schemathesis import BaseSchema, Case, GenerationMode
 
 from qa_service.api.main import create_app
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder
+from qa_service.embedders.base import Embedder
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving

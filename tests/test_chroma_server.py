@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder
+from qa_service.embedders.base import Embedder
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import free_port, running_server

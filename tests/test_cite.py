@@ -2,9 +2,9 @@
 
 import pytest
 
-from qa_service.cite import CitationChecker, parse_claims
-from qa_service.core.embedder import Embedder
+from qa_service.citations.checker import CitationChecker, parse_claims
 from qa_service.core.schema import Passage
+from qa_service.embedders.base import Embedder
 
 DOCUMENT = (
     "The 8th Chiefs of Police Meeting took place in Lyon on 3 and 4 September. "

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from eval.calibrate import calibrate
-from qa_service.compose import ExtractiveComposer
+from qa_service.answering.compose import ExtractiveComposer
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 

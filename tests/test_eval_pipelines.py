@@ -9,8 +9,8 @@ from eval.pipelines import build_pipeline, collection_name, parse_configs
 from eval.run import rank_documents
 from ingest.pipeline import TextDocument
 from ingest.split import CharacterSplitter, TokenSplitter
-from qa_service.answer import Question
-from qa_service.naive import NO_ANSWER, NaiveAnswerService
+from qa_service.answering.naive import NO_ANSWER, NaiveAnswerService
+from qa_service.answering.service import Question
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 

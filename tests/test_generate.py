@@ -13,10 +13,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from qa_service.core.config import Settings
 from qa_service.core.schema import Passage
-from qa_service.generate.base import ChatModelGenerator, GenerationError
-from qa_service.generate.factory import build_generator
-from qa_service.generate.local import local_generator
-from qa_service.generate.model_files import (
+from qa_service.generation.base import ChatModelGenerator, GenerationError
+from qa_service.generation.factory import build_generator
+from qa_service.generation.local import local_generator
+from qa_service.generation.model_files import (
     QWEN_SHA256,
     QWEN_SIZE,
     ModelFileError,
@@ -26,9 +26,9 @@ from qa_service.generate.model_files import (
     qwen_gguf,
     smollm2_gguf,
 )
-from qa_service.generate.openai_compatible import openai_generator
-from qa_service.prompts import Prompts
-from qa_service.rerank import LanguageModelReranker
+from qa_service.generation.openai_compatible import openai_generator
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.rerank import LanguageModelReranker
 from tests.servers import free_port, running_server
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import Ingestor, IngestReport, discover
-from qa_service.core.embedder import Embedder, Vectors
 from qa_service.core.schema import Chunk, DocumentInfo
-from qa_service.core.store import ChromaChunkStore
+from qa_service.embedders.base import Embedder, Vectors
 from qa_service.services import Services
+from qa_service.stores.chroma import ChromaChunkStore
 from tests import samples
 from tests.conftest import INTERPOL_NEWS
 

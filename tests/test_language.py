@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_service.language import detect_language, keeps_facts, nothing_to_translate
+from qa_service.text.language import detect_language, keeps_facts, nothing_to_translate
 
 
 @pytest.mark.parametrize(

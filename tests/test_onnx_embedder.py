@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from qa_service.core.config import Settings
-from qa_service.core.embedder import (
+from qa_service.embedders.base import (
     Embedder,
     SentenceTransformerEmbedder,
     build_embedder,
     minilm_model_path,
 )
-from qa_service.core.onnx_embedder import ModelFolder, OnnxEmbedder, is_current
+from qa_service.embedders.onnx import ModelFolder, OnnxEmbedder, is_current
 from tests.conftest import INTERPOL_NEWS
 
 QUERIES = [

@@ -1,6 +1,6 @@
 """Country names: what "which country" asks for, and names that are no one's."""
 
-from qa_service.places import countries, is_place, unasked
+from qa_service.text.places import countries, is_place, unasked
 
 
 def test_countries_are_found_whole_and_with_a_capital() -> None:

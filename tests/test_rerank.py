@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from sentence_transformers import CrossEncoder
 
-from qa_service.core.embedder import minilm_model_path
 from qa_service.core.schema import Passage
-from qa_service.rerank import CrossEncoderReranker, RerankingRetriever, parse_ranking
+from qa_service.embedders.base import minilm_model_path
+from qa_service.retrieval.rerank import CrossEncoderReranker, RerankingRetriever, parse_ranking
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from qa_service.core.schema import Filters, Passage
-from qa_service.retrieve import HybridRetriever, Retriever, build_retriever, relevance, select
+from qa_service.retrieval.hybrid import (
+    HybridRetriever,
+    Retriever,
+    build_retriever,
+    relevance,
+    select,
+)
 from qa_service.services import Services
 from tests import samples
 from tests.conftest import INTERPOL_NEWS

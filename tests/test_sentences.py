@@ -1,6 +1,6 @@
 """Sentence splitting with exact offsets."""
 
-from qa_service.sentences import split_sentences
+from qa_service.text.sentences import split_sentences
 
 
 def test_a_title_line_is_a_sentence_of_its_own() -> None:

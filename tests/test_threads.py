@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from qa_service.core.keyword import KeywordTokenizer
 from qa_service.core.threads import PerThread
-from qa_service.sentences import content_terms, split_sentences
+from qa_service.stores.keyword import KeywordTokenizer
+from qa_service.text.sentences import content_terms, split_sentences
 from tests.conftest import INTERPOL_NEWS
 
 T = TypeVar("T")

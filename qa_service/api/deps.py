@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from qa_service.answer import AnswerService, Question, QuestionError
+from qa_service.answering.service import AnswerService, Question, QuestionError
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import ServiceState
 from qa_service.services import Services

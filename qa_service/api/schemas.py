@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from qa_service.answer import Answer, Question, RefusalReason, Turn
-from qa_service.cite import Citation
+from qa_service.answering.service import Answer, Question, RefusalReason, Turn
+from qa_service.citations.checker import Citation
 from qa_service.core.schema import Filters
 
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa_service.answer import Answer
+from qa_service.answering.service import Answer
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
 from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut
 from qa_service.api.streaming import iterate_closing
-from qa_service.generate.base import GenerationError
+from qa_service.generation.base import GenerationError
 
 logger = logging.getLogger(__name__)
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage
 from langchain_core.prompts import PromptTemplate
 
-from qa_service.answer import Answer, Question, QuestionError, RefusalReason
-from qa_service.cite import Citation
+from qa_service.answering.service import Answer, Question, QuestionError, RefusalReason
+from qa_service.citations.checker import Citation
 from qa_service.core.schema import Passage
-from qa_service.generate.base import Generator
-from qa_service.language import detect_language
-from qa_service.retrieve import Retriever
-from qa_service.sentences import split_sentences
+from qa_service.generation.base import Generator
+from qa_service.retrieval.hybrid import Retriever
+from qa_service.text.language import detect_language
+from qa_service.text.sentences import split_sentences
 
 # The prompt asks the model to "just say that you don't know".
 _DONT_KNOW = re.compile(r"\b(?:don't|do not|don\u2019t) know\b", re.IGNORECASE)

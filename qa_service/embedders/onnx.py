@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from qa_service.core.embedder import Embedder, Vectors, minilm_model_path
 from qa_service.core.offline import OfflineResourceError
+from qa_service.embedders.base import Embedder, Vectors, minilm_model_path
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Protocol
 from langchain_core.messages import HumanMessage
 
 from qa_service.core.schema import Filters, Passage
-from qa_service.generate.base import Generator
-from qa_service.prompts import Prompts
-from qa_service.retrieve import Retriever
+from qa_service.generation.base import Generator
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.hybrid import Retriever
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder

@@ -1,6 +1,6 @@
 """Composers write a draft answer with ``[n]`` markers from a question and its passages.
 
-The draft is then checked by ``qa_service.cite``; a composer need not be trusted.
+The draft is then checked by ``qa_service.citations.checker``; a composer need not be trusted.
 """
 
 from collections.abc import Iterator, Sequence
@@ -8,11 +8,11 @@ from typing import Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
-from qa_service.generate.base import Generator
-from qa_service.prompts import Prompts
-from qa_service.sentences import content_terms, split_sentences
+from qa_service.embedders.base import Embedder
+from qa_service.generation.base import Generator
+from qa_service.generation.prompts import Prompts
+from qa_service.text.sentences import content_terms, split_sentences
 
 
 class Composer(Protocol):

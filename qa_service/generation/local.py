@@ -13,7 +13,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from llama_cpp import Llama
 from pydantic import Field, field_validator
 
-from qa_service.generate.base import ChatModelGenerator, GenerationError
+from qa_service.generation.base import ChatModelGenerator, GenerationError
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 

@@ -6,7 +6,7 @@ need a statistical detector, which would also be unstable on short questions.
 
 import re
 
-from qa_service.sentences import MONTH, mentions, names, words
+from qa_service.text.sentences import MONTH, mentions, names, words
 
 NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
 

@@ -4,7 +4,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import SecretStr
 
 from qa_service.core.config import Settings
-from qa_service.generate.base import ChatModelGenerator, GenerationError
+from qa_service.generation.base import ChatModelGenerator, GenerationError
 
 
 def openai_generator(

@@ -7,7 +7,7 @@ from functools import cache
 
 import pycountry
 
-from qa_service.sentences import mentions
+from qa_service.text.sentences import mentions
 
 
 @cache

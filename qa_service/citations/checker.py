@@ -37,10 +37,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Passage
-from qa_service.places import countries, is_place, unasked
-from qa_service.sentences import (
+from qa_service.embedders.base import Embedder
+from qa_service.text.places import countries, is_place, unasked
+from qa_service.text.sentences import (
     MONTH,
     content_terms,
     mentions,

@@ -34,11 +34,11 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from qa_service.core.chroma_host import StoreBusyError, open_embedded_or_published
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder, Vectors
-from qa_service.core.keyword import KeywordEntry, KeywordHit, KeywordIndex
 from qa_service.core.schema import Chunk, DocumentInfo, Filters, Passage, date_number
+from qa_service.embedders.base import Embedder, Vectors
+from qa_service.stores.chroma_host import StoreBusyError, open_embedded_or_published
+from qa_service.stores.keyword import KeywordEntry, KeywordHit, KeywordIndex
 
 # Set deliberately rather than left to defaults: cosine matches the normalised MiniLM vectors;
 # the graph parameters trade a little ingest time for recall. bench/retrieval.py measured at 100k
@@ -106,7 +106,7 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingFunction":
-        raise StoreError("open collections through qa_service.core.store.open_chunk_store")
+        raise StoreError("open collections through qa_service.stores.chroma.open_chunk_store")
 
     def default_space(self) -> Any:
         return "cosine"

@@ -15,10 +15,10 @@ from dataclasses import replace
 from typing import Literal, Protocol
 
 from qa_service.core.config import Settings
-from qa_service.core.embedder import Embedder
 from qa_service.core.schema import Filters, Passage
-from qa_service.core.store import ChunkStore
-from qa_service.sentences import content_terms
+from qa_service.embedders.base import Embedder
+from qa_service.stores.chroma import ChunkStore
+from qa_service.text.sentences import content_terms
 
 Fusion = Literal["zscore", "rrf"]
 

@@ -10,13 +10,13 @@ from typing import Literal
 
 from langchain_core.messages import HumanMessage
 
-from qa_service.cite import Citation, CitationChecker
-from qa_service.compose import Composer
+from qa_service.answering.compose import Composer
+from qa_service.citations.checker import Citation, CitationChecker
 from qa_service.core.schema import Filters, Passage
-from qa_service.generate.base import Generator
-from qa_service.language import NAMES, detect_language, keeps_facts, nothing_to_translate
-from qa_service.prompts import Prompts
-from qa_service.retrieve import Retriever, relevance
+from qa_service.generation.base import Generator
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.hybrid import Retriever, relevance
+from qa_service.text.language import NAMES, detect_language, keeps_facts, nothing_to_translate
 
 
 class QuestionError(ValueError):
