@@ -1,5 +1,5 @@
 # make run   - install into .venv, ingest the corpus, serve on http://127.0.0.1:8000
-# make test  - install into .venv, run lint, format check, mypy and the test suite
+# make test  - install into .venv, run lint, format check, mypy, the import contracts and the tests
 # make lint  - fix what ruff can fix, and format
 
 PYTHON ?= python3.11
@@ -49,6 +49,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: check
 	$(BIN)/pytest

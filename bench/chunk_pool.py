@@ -5,9 +5,9 @@ consecutive sentences is a chunk (all distinct: a window seen in an earlier docu
 Documents come in a fixed random order, so the first N chunks are a sample of both corpora at any
 N; their vectors are embedded once, in that order, and kept with the pool in a cache folder.
 
->>> cache = ChunkCache(Path("bench/.cache/retrieval"), embedder, "onnx")
->>> pool = cache.pool()
->>> documents, vectors = store_documents(take(pool, 10_000)), cache.vectors(pool, 10_000)
+Used as ``cache = ChunkCache(Path("bench/.cache/retrieval"), embedder, "onnx")`` and
+``pool = cache.pool()``, then ``store_documents(take(pool, 10_000))`` and
+``cache.vectors(pool, 10_000)``.
 """
 
 import hashlib
@@ -24,7 +24,7 @@ import numpy as np
 
 from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.embedders.base import Embedder, Vectors
-from qa_service.stores.chroma import DocumentChunks
+from qa_service.stores.protocol import DocumentChunks
 from qa_service.text.sentences import split_sentences
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared/datasets"

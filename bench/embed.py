@@ -30,13 +30,9 @@ import torch
 
 from qa_service.core.config import Settings
 from qa_service.core.offline import enforce_offline
-from qa_service.embedders.base import (
-    Embedder,
-    SentenceTransformerEmbedder,
-    Vectors,
-    minilm_model_path,
-)
+from qa_service.embedders.base import Embedder, Vectors, minilm_model_path
 from qa_service.embedders.onnx import ModelFolder, OnnxEmbedder
+from qa_service.embedders.sentence_transformer import SentenceTransformerEmbedder
 
 SCIFACT = Path(__file__).resolve().parents[2] / "shared/datasets/scifact_beir"
 RESULTS = Path(__file__).resolve().parent / "results" / "embed.json"

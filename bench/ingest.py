@@ -27,13 +27,10 @@ from ingest.split import TokenSplitter
 from qa_service.core.config import Settings
 from qa_service.core.offline import enforce_offline
 from qa_service.core.schema import Chunk, DocumentInfo
-from qa_service.embedders.base import Embedder, Vectors, build_embedder
-from qa_service.stores.chroma import (
-    ChromaChunkStore,
-    DocumentChunks,
-    chroma_client,
-    open_chunk_store,
-)
+from qa_service.embedders.base import Embedder, Vectors
+from qa_service.embedders.factory import build_embedder
+from qa_service.stores.chroma import ChromaChunkStore, chroma_client, open_chunk_store
+from qa_service.stores.protocol import DocumentChunks
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/datasets/scifact_beir/corpus.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"

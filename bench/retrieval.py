@@ -55,18 +55,21 @@ from bench.chunk_pool import (
 from qa_service.core.config import Settings
 from qa_service.core.offline import enforce_offline
 from qa_service.core.schema import Filters, Passage
-from qa_service.embedders.base import Embedder, Vectors, build_embedder
-from qa_service.retrieval.hybrid import DenseRetriever, Retriever, build_retriever
+from qa_service.embedders.base import Embedder, Vectors
+from qa_service.embedders.factory import build_embedder
+from qa_service.retrieval.base import Retriever
+from qa_service.retrieval.dense import DenseRetriever
+from qa_service.retrieval.factory import build_retriever
 from qa_service.stores.chroma import (
     HNSW_CONFIGURATION,
     ChromaChunkStore,
     ChromaEmbeddingFunction,
-    DocumentChunks,
     chroma_client,
-    chunk_id,
     open_chunk_store,
 )
 from qa_service.stores.keyword import KeywordHit, KeywordIndex
+from qa_service.stores.protocol import DocumentChunks
+from qa_service.stores.records import chunk_id
 
 RESULTS = Path(__file__).resolve().parent / "results" / "retrieval.json"
 CACHE = Path(__file__).resolve().parent / ".cache" / "retrieval"

@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from eval.score import best_f1, contains_gold
+from qa_service.answering.checking import DraftCheck
 from qa_service.answering.compose import Composer
 from qa_service.citations.checker import CitationChecker
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder, Vectors
-from qa_service.retrieval.hybrid import Retriever
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.base import Retriever
 
 DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 # Refused before any sentence was checked: no threshold changes these.
@@ -80,11 +82,13 @@ def calibrate(
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     document_text: Callable[[Passage], str] | None = None,
     fallback: Composer | None = None,
+    prompts: Prompts | None = None,
 ) -> list[ThresholdOutcome]:
     """The refusal rates and citation precision the run would have had at each threshold.
 
-    With ``fallback``, a draft with no supported sentence is replaced by its quote, as the
-    service does (``QA_QUOTE_FALLBACK``)."""
+    Each draft goes through the service's own check (``answering.checking.DraftCheck``): with
+    ``fallback``, a draft with no supported sentence is replaced by its quote, as the service
+    does (``QA_QUOTE_FALLBACK``); ``prompts`` tell a refusal (default: the project's)."""
     records = [record for record in results["per_question"] if "answer" in record]
     if not records:
         raise ValueError("the results hold no answers: run qa eval without --retrieval-only")
@@ -92,9 +96,14 @@ def calibrate(
         raise ValueError("the results record no drafts: run qa eval again with this version")
     replays = [_replay(record, retriever, top_k) for record in records]
     memo = MemoEmbedder(embedder)
+    prompts = prompts or Prompts()
     return [
         _outcome(
-            replays, CitationChecker(memo, min_support=t, document_text=document_text), t, fallback
+            replays,
+            DraftCheck(
+                CitationChecker(memo, min_support=t, document_text=document_text), prompts, fallback
+            ),
+            t,
         )
         for t in thresholds
     ]
@@ -117,10 +126,7 @@ def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay
 
 
 def _outcome(
-    replays: Sequence[_Replay],
-    checker: CitationChecker,
-    threshold: float,
-    fallback: Composer | None = None,
+    replays: Sequence[_Replay], draft_check: DraftCheck, threshold: float
 ) -> ThresholdOutcome:
     refused_answerable: list[bool] = []
     refused_unanswerable: list[bool] = []
@@ -131,12 +137,10 @@ def _outcome(
         cited: set[str] = set()
         answer = ""
         if replay.draft is not None:
-            checked = checker.run(replay.draft, replay.passages, replay.query, replay.original)
-            if not checked.citations and fallback is not None:
-                quote = "".join(fallback.stream(replay.query, replay.passages))
-                checked = checker.run(quote, replay.passages, replay.query, replay.original)
-            cited = {citation.doc_id for citation in checked.citations}
-            answer = checked.answer
+            settled = draft_check.run(replay.draft, replay.passages, replay.query, replay.original)
+            if settled.kept is not None:
+                cited = {citation.doc_id for citation in settled.kept.citations}
+                answer = settled.kept.answer
         refused = not cited
         (refused_answerable if replay.answerable else refused_unanswerable).append(refused)
         if replay.answerable and not refused and replay.sources:

@@ -5,17 +5,12 @@ A dataset is a folder holding
   ``corpus.jsonl`` (BEIR: ``{"_id", "title", "text"}``; ``_id`` is the ``doc_id``);
 - the questions: ``qa.jsonl`` (``{"id", "question", "answers", "sources", "answerable"}``) or,
   for retrieval-only sets, BEIR ``queries.jsonl`` + ``qrels.tsv``.
-A ClapNQ release folder is recognised too and adapted (``eval.clapnq``).
-
->>> dataset = load_dataset(Path("eval/datasets/interpol-news"), sample=10)
->>> len(dataset.questions), dataset.questions[0].sources
-(20, ('000_bacf7507a92bc4d7.txt',))
+A ClapNQ release folder is adapted by ``eval.clapnq``; ``eval.loading`` tells which a folder is.
 """
 
 import csv
 import hashlib
 import json
-import random
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +27,6 @@ from ingest.pipeline import (
     TextDocument,
     discover,
 )
-
-SAMPLE_SEED = 13
 
 
 class DatasetError(ValueError):
@@ -146,36 +139,7 @@ class Dataset:
         return sum(item.answerable for item in self.questions)
 
 
-def load_dataset(folder: Path, sample: int | None = None, limit: int | None = None) -> Dataset:
-    """The dataset in ``folder``; ``sample`` picks that many answerable and as many
-    unanswerable questions with a fixed seed, ``limit`` then keeps the first ones."""
-    from eval.clapnq import is_clapnq, load_clapnq
-
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: no such dataset folder")
-    dataset = load_clapnq(folder) if is_clapnq(folder) else _load_folder(folder)
-    if sample is not None:
-        dataset.questions = sample_questions(dataset.questions, sample)
-        dataset.notes["sample"] = {"per_kind": sample, "seed": SAMPLE_SEED}
-    if limit is not None:
-        dataset.questions = dataset.questions[:limit]
-        dataset.notes["limit"] = limit
-    if not dataset.questions:
-        raise DatasetError(f"{folder}: no questions")
-    return dataset
-
-
-def sample_questions(questions: Sequence[QAItem], per_kind: int) -> list[QAItem]:
-    """``per_kind`` answerable and ``per_kind`` unanswerable questions (fewer if there are not
-    that many), drawn with a fixed seed, in the dataset's order."""
-    chosen: set[str] = set()
-    for answerable in (True, False):
-        kind = [item.id for item in questions if item.answerable is answerable]
-        chosen.update(random.Random(SAMPLE_SEED).sample(kind, min(per_kind, len(kind))))
-    return [item for item in questions if item.id in chosen]
-
-
-def _load_folder(folder: Path) -> Dataset:
+def load_folder(folder: Path) -> Dataset:
     corpus = _load_corpus(folder)
     if (folder / "qa.jsonl").is_file():
         return Dataset(folder.name, corpus, _load_qa(folder / "qa.jsonl"))

@@ -1,12 +1,6 @@
-"""``qa eval``: dataset -> ingest -> run -> metrics -> results.json + report.html -> gate.
-
->>> options = EvalOptions(Path("eval/datasets/interpol-news"), out=Path("/tmp/eval"))
->>> evaluate(options, Services(Settings())).results["metrics"]["retrieval"]["recall@10"]
-1.0
-"""
+"""``qa eval``: dataset -> ingest -> run -> metrics -> results.json + report.html -> gate."""
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,8 +8,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eval.compare import compare
-from eval.dataset import Dataset, load_dataset
+from eval.dataset import Dataset
 from eval.gate import GateFailure, check_gate, load_gate
+from eval.loading import load_dataset
 from eval.metrics import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
@@ -24,12 +19,12 @@ from eval.metrics import (
     retrieval_scores,
     summarize,
 )
-from eval.pipelines import build_pipeline
+from eval.pipelines import SharedParts, build_pipeline
 from eval.report import render_report
 from eval.run import run_questions
 from eval.score import score_question
 from ingest.pipeline import Progress
-from qa_service.services import Services
+from qa_service.core.files import write_atomically
 
 
 class Stages(Protocol):
@@ -58,7 +53,7 @@ class EvalOutcome:
     gate_failures: list[GateFailure] | None = field(default=None)
 
 
-def evaluate(options: EvalOptions, base: Services, stages: Stages | None = None) -> EvalOutcome:
+def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = None) -> EvalOutcome:
     """Run the dataset through each configuration; the first one is the run's headline (and
     what the gate checks), the others sit beside it under ``configs``."""
     # Bad gate or baseline files fail before any work is done.
@@ -82,14 +77,14 @@ def evaluate(options: EvalOptions, base: Services, stages: Stages | None = None)
     report = render_report(results, comparison)
     options.out.mkdir(parents=True, exist_ok=True)
     results_path, report_path = options.out / "results.json", options.out / "report.html"
-    _write_atomically(results_path, json.dumps(results, ensure_ascii=False, indent=1))
-    _write_atomically(report_path, report)
+    write_atomically(results_path, json.dumps(results, ensure_ascii=False, indent=1).encode())
+    write_atomically(report_path, report.encode())
     failures = check_gate(results["metrics"], thresholds) if thresholds is not None else None
     return EvalOutcome(results, results_path, report_path, failures)
 
 
 def _evaluate_config(
-    name: str, dataset: Dataset, base: Services, retrieval_only: bool, stages: Stages | None
+    name: str, dataset: Dataset, base: SharedParts, retrieval_only: bool, stages: Stages | None
 ) -> dict[str, Any]:
     pipeline = build_pipeline(name, base, dataset.name, dataset.corpus.fingerprint)
     ingested = dataset.corpus.ingest(
@@ -139,7 +134,7 @@ def _describe_dataset(dataset: Dataset, folder: Path) -> dict[str, Any]:
     }
 
 
-def _describe_settings(base: Services) -> dict[str, Any]:
+def _describe_settings(base: SharedParts) -> dict[str, Any]:
     settings = base.settings
     return {
         "llm": settings.llm,
@@ -163,13 +158,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict) or "metrics" not in loaded:
         raise ValueError(f"{path}: not a results.json of qa eval")
     return loaded
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)

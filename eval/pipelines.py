@@ -20,11 +20,17 @@ from typing import Protocol
 
 from ingest.pipeline import Ingestor
 from ingest.split import CharacterSplitter, Splitter, TokenSplitter
+from qa_service.answering.answer import Answer
 from qa_service.answering.naive import NaiveAnswerService
-from qa_service.answering.service import Answer, Question
+from qa_service.answering.question import Question
+from qa_service.answering.service import AnswerService
+from qa_service.core.config import Settings
 from qa_service.core.schema import Filters, Passage
-from qa_service.retrieval.hybrid import Retriever, build_retriever
-from qa_service.services import Services
+from qa_service.embedders.base import Embedder
+from qa_service.generation.base import Generator
+from qa_service.generation.prompts import Prompts
+from qa_service.retrieval.base import Retriever
+from qa_service.retrieval.factory import build_retriever
 from qa_service.stores.chroma import open_chunk_store
 
 NAIVE_CHUNK_CHARS = 1000
@@ -33,6 +39,24 @@ NAIVE_TOP_K = 4
 
 class Answerer(Protocol):
     def run(self, question: Question) -> Answer: ...
+
+
+class SharedParts(Protocol):
+    """What every configuration shares, given by the composition root
+    (``qa_service.services.Services``): one embedder and one language model in memory, however
+    many configurations run."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def embedder(self) -> Embedder: ...
+    @property
+    def generator(self) -> Generator | None: ...
+    @property
+    def prompts(self) -> Prompts: ...
+    def answerer_over(self, collection: str, retriever: Retriever) -> AnswerService:
+        """The service's own answerer over another collection."""
+        ...
 
 
 class RecordingRetriever:
@@ -86,11 +110,8 @@ def parse_configs(text: str) -> list[str]:
     return names
 
 
-def build_pipeline(name: str, base: Services, dataset: str, corpus_fingerprint: str) -> Pipeline:
-    """The configuration ``name`` over the dataset's own collection.
-
-    ``base`` holds what every configuration shares: settings, embedder, language model.
-    """
+def build_pipeline(name: str, base: SharedParts, dataset: str, corpus_fingerprint: str) -> Pipeline:
+    """The configuration ``name`` over the dataset's own collection."""
     settings = base.settings
     splitter: Splitter
     if name == "naive":
@@ -108,13 +129,8 @@ def build_pipeline(name: str, base: Services, dataset: str, corpus_fingerprint: 
         return NaiveAnswerService(retriever, prompt_file, base.generator, top_k=NAIVE_TOP_K)
 
     def default_answerer() -> Answerer:
-        # The very AnswerService that qa ask and /v1/ask use, over this collection; one
-        # embedder and one language model in memory, however many configurations run.
-        services = Services(settings, collection)
-        services.embedder = base.embedder
-        services.generator = base.generator
-        services.retriever = retriever
-        return services.answerer
+        # The very AnswerService that qa ask and /v1/ask use, over this collection.
+        return base.answerer_over(collection, retriever)
 
     build = naive_answerer if name == "naive" else default_answerer
     return Pipeline(name, CONFIGS[name], collection, ingestor, retriever, build)

@@ -11,8 +11,9 @@ from typing import Protocol
 
 from eval.dataset import QAItem
 from eval.pipelines import Pipeline
-from qa_service.answering.service import Answer, Question, QuestionError
-from qa_service.retrieval.hybrid import Retriever
+from qa_service.answering.answer import Answer
+from qa_service.answering.question import Question, QuestionError
+from qa_service.retrieval.base import Retriever
 
 RANKING_DEPTH = 100  # documents: enough for recall@100
 _FIRST_CHUNKS = 200

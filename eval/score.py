@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from eval.run import QuestionRun
-from qa_service.citations.checker import Citation
+from qa_service.citations.citation import Citation
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _MARKERS = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")

@@ -19,7 +19,7 @@ from ingest.load import LoadError, doc_type_of, load_document
 from ingest.split import Splitter
 from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.embedders.base import Embedder
-from qa_service.stores.chroma import ChunkStore
+from qa_service.stores.protocol import WritableChunkStore
 
 
 class Progress(Protocol):
@@ -116,16 +116,11 @@ class _Batch:
 
 
 class Ingestor:
-    """Brings files into the chunk store.
-
-    >>> report = Ingestor(store, embedder, TokenSplitter(200, 40)).run([Path("docs")])
-    >>> report.added
-    ['api.md', 'ingest.md', ...]
-    """
+    """Brings files into the chunk store (``qa ingest``, and each ``qa eval`` dataset)."""
 
     def __init__(
         self,
-        store: ChunkStore,
+        store: WritableChunkStore,
         embedder: Embedder,
         splitter: Splitter,
         *,
@@ -191,8 +186,6 @@ class Ingestor:
         report: IngestReport,
         progress: Progress | None,
     ) -> None:
-        # A run cut off between the vector and keyword writes left the keyword index behind.
-        self.store.sync_keyword_index()
         versions = self.store.complete_versions()
         if progress:
             progress.start(len(sources))

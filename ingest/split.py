@@ -23,6 +23,7 @@ class Splitter(Protocol):
 class TokenSplitter:
     """Splits text into chunks of at most ``chunk_size`` tokens (tiktoken ``cl100k_base``).
 
+    >>> text = "INTERPOL's General Secretariat is in Lyon. " * 40
     >>> chunks = TokenSplitter(chunk_size=64, chunk_overlap=8).run("a.txt", text)
     >>> all(text[c.start:c.end] == c.text for c in chunks)
     True
@@ -81,6 +82,7 @@ class CharacterSplitter:
     LangChain's general-purpose character splitter on the raw text, as its RAG tutorials use it:
     the naive baseline that ``qa eval --config naive`` measures against.
 
+    >>> text = "INTERPOL's General Secretariat is in Lyon. " * 40
     >>> chunks = CharacterSplitter(chunk_size=1000).run("a.txt", text)
     >>> all(text[c.start:c.end] == c.text and len(c.text) <= 1000 for c in chunks)
     True

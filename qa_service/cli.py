@@ -1,4 +1,4 @@
-"""The ``qa`` command: ingest documents, manage them, and serve the API."""
+"""The ``qa`` command: ingest documents, manage them, ask, serve the API, evaluate and calibrate."""
 
 import json
 import logging
@@ -17,8 +17,8 @@ from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
-from qa_service.services import Services
-from qa_service.stores.chroma import StoreError
+from qa_service.services import Services, build_api
+from qa_service.stores.protocol import StoreError
 
 app = typer.Typer(help="Question answering over your documents, offline.", no_args_is_help=True)
 docs_app = typer.Typer(help="List and delete ingested documents.", no_args_is_help=True)
@@ -179,7 +179,7 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer a question from the ingested documents, with cited sources."""
-    from qa_service.answering.service import Question, QuestionError
+    from qa_service.answering.question import Question, QuestionError
     from qa_service.api.schemas import AskResponse
     from qa_service.generation.base import GenerationError
 
@@ -383,6 +383,7 @@ def calibrate(
             values,
             document_text=qa.store.document_text,
             fallback=qa.quoter if quoting else None,
+            prompts=qa.prompts,
         )
     )
     if as_json:
@@ -431,10 +432,9 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the HTTP API and the chat page."""
+    """Serve the HTTP API."""
     import uvicorn
 
-    from qa_service.api.main import create_app
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
@@ -444,6 +444,6 @@ def serve(
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
-            uvicorn.run(create_app(served), host=host, port=port, log_level="info")
+            uvicorn.run(build_api(served), host=host, port=port, log_level="info")
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))

@@ -1,18 +1,26 @@
-"""Builds the pipeline's components from settings, each once and only when first needed."""
+"""The composition root: builds the pipeline's parts from settings, each once and only when first
+needed, or takes the ones it is given (tests and ``qa eval`` share one embedding model and one
+language model across several collections)."""
 
 from functools import cached_property
+
+from fastapi import FastAPI
 
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answering.compose import Composer, ExtractiveComposer, GenerativeComposer
 from qa_service.answering.service import AnswerService
+from qa_service.api.main import create_app
 from qa_service.citations.checker import CitationChecker
 from qa_service.core.config import Settings
 from qa_service.core.offline import enforce_offline
-from qa_service.embedders.base import Embedder, build_embedder
+from qa_service.embedders.base import Embedder
+from qa_service.embedders.factory import build_embedder
 from qa_service.generation.base import Generator
+from qa_service.generation.factory import build_generator
 from qa_service.generation.prompts import Prompts
-from qa_service.retrieval.hybrid import Retriever, build_retriever
+from qa_service.retrieval.base import Retriever
+from qa_service.retrieval.factory import build_retriever
 from qa_service.retrieval.rerank import (
     CrossEncoderReranker,
     LanguageModelReranker,
@@ -23,13 +31,27 @@ from qa_service.stores.chroma import ChromaChunkStore, open_chunk_store
 
 
 class Services:
-    def __init__(self, settings: Settings, collection: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        collection: str | None = None,
+        *,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        retriever: Retriever | None = None,
+    ) -> None:
+        """Parts given here are used as they are; the others are built from ``settings``."""
         self.settings = settings
         self.collection = collection or settings.collection
+        self._embedder = embedder
+        self._generator = generator
+        self._retriever = retriever
         enforce_offline(settings.cache_dir)
 
     @cached_property
     def embedder(self) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
         return build_embedder(self.settings)
 
     @cached_property
@@ -48,6 +70,8 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
+        if self._retriever is not None:
+            return self._retriever
         retriever = build_retriever(self.settings, self.store, self.embedder)
         if self.settings.reranker == "none":
             return retriever
@@ -70,10 +94,10 @@ class Services:
     @cached_property
     def generator(self) -> Generator | None:
         """The language model, or ``None`` in extractive mode."""
+        if self._generator is not None:
+            return self._generator
         if self.settings.llm == "extractive":
             return None
-        from qa_service.generation.factory import build_generator
-
         return build_generator(self.settings)
 
     @cached_property
@@ -82,6 +106,14 @@ class Services:
         language model, and the fallback with one."""
         return ExtractiveComposer(
             self.embedder, self.prompts, min_score=self.settings.quote_min_score
+        )
+
+    @cached_property
+    def checker(self) -> CitationChecker:
+        return CitationChecker(
+            self.embedder,
+            min_support=self.settings.min_support,
+            document_text=self.store.document_text,
         )
 
     @cached_property
@@ -94,11 +126,7 @@ class Services:
         return AnswerService(
             self.retriever,
             composer,
-            CitationChecker(
-                self.embedder,
-                min_support=self.settings.min_support,
-                document_text=self.store.document_text,
-            ),
+            self.checker,
             self.prompts,
             assistant=self.generator,
             fallback=self.quoter
@@ -108,3 +136,28 @@ class Services:
             min_retrieval_score=self.settings.min_retrieval_score,
             max_question_chars=self.settings.max_question_chars,
         )
+
+    def answerer_over(self, collection: str, retriever: Retriever) -> AnswerService:
+        """The same answer service over another collection, sharing this one's models."""
+        return Services(
+            self.settings,
+            collection,
+            embedder=self.embedder,
+            generator=self.generator,
+            retriever=retriever,
+        ).answerer
+
+    def warm_up(self) -> None:
+        """Everything a first question would load: the store, the retriever, the models."""
+        self.store.count()
+        self.retriever  # noqa: B018 - built now, not on the first question
+        self.answerer.warm_up()
+
+
+def build_api(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The HTTP API over ``services``, or over services built from ``settings`` as it starts."""
+
+    def load() -> Services:
+        return services or Services(settings)
+
+    return create_app(settings, load)

@@ -6,18 +6,13 @@ from pathlib import Path
 import pytest
 
 from qa_service.core.config import Settings
-from qa_service.core.offline import enforce_offline
-from qa_service.embedders.base import Embedder, SentenceTransformerEmbedder
+from qa_service.embedders.base import Embedder
+from qa_service.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa_service.services import Services
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 INTERPOL_NEWS = SHARED / "corpus" / "interpol-news"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def offline(tmp_path_factory: pytest.TempPathFactory) -> None:
-    enforce_offline(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +31,10 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture
 def services(settings: Settings, embedder: Embedder) -> Iterator[Services]:
     """Services over a fresh embedded store, sharing the session's model."""
-    built = Services(settings)
-    built.embedder = embedder
-    yield built
+    yield Services(settings, embedder=embedder)
+
+
+@pytest.fixture
+def extractive(settings: Settings, embedder: Embedder) -> Services:
+    """Services that answer without a language model (``QA_LLM=extractive``)."""
+    return Services(settings.model_copy(update={"llm": "extractive"}), embedder=embedder)

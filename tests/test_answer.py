@@ -6,7 +6,8 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from qa_service.answering.compose import ExtractiveComposer
-from qa_service.answering.service import AnswerService, Question, QuestionError, Turn
+from qa_service.answering.question import Question, QuestionError, Turn
+from qa_service.answering.service import AnswerService
 from qa_service.citations.checker import CitationChecker
 from qa_service.core.config import Settings
 from qa_service.core.schema import Filters, Passage
@@ -15,10 +16,9 @@ from tests.conftest import INTERPOL_NEWS
 
 
 @pytest.fixture
-def answering(services: Services) -> Services:
-    services.settings = services.settings.model_copy(update={"llm": "extractive"})
-    services.ingestor.run([INTERPOL_NEWS])
-    return services
+def answering(extractive: Services) -> Services:
+    extractive.ingestor.run([INTERPOL_NEWS])
+    return extractive
 
 
 def document_text(doc_id: str) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.answering.service import Answer, Question, Turn
+from qa_service.answering.answer import Answer
+from qa_service.answering.question import Question, Turn
 from qa_service.core.config import Settings
 from qa_service.embedders.base import Embedder
 from qa_service.generation.model_files import qwen_gguf
@@ -45,8 +46,7 @@ def local(
     models = qwen_gguf(Settings(data_dir=TEST_DATA).cache_dir).parent
     (data / "cache").mkdir()
     (data / "cache" / "models").symlink_to(models, target_is_directory=True)
-    services = Services(Settings(data_dir=data, llm="local"))
-    services.embedder = embedder
+    services = Services(Settings(data_dir=data, llm="local"), embedder=embedder)
     services.ingestor.run([corpus])
     yield services
 

@@ -14,11 +14,10 @@ from fastapi.testclient import TestClient
 
 from qa_service.answering.service import AnswerService
 from qa_service.api.deps import get_answerer
-from qa_service.api.main import create_app
 from qa_service.citations.checker import CitationChecker
 from qa_service.core.schema import Passage
 from qa_service.generation.base import GenerationError
-from qa_service.services import Services
+from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving
 
@@ -26,15 +25,14 @@ QUESTION = {"question": "Where did the Chiefs of Police meet?"}
 
 
 @pytest.fixture
-def answering(services: Services) -> Services:
-    services.settings = services.settings.model_copy(update={"llm": "extractive"})
-    services.ingestor.run([INTERPOL_NEWS])
-    return services
+def answering(extractive: Services) -> Services:
+    extractive.ingestor.run([INTERPOL_NEWS])
+    return extractive
 
 
 @pytest.fixture
 def client(answering: Services) -> Iterator[TestClient]:
-    app = create_app(answering.settings, answering)
+    app = build_api(answering.settings, answering)
     with TestClient(app, base_url="http://localhost") as test_client:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
         yield test_client
@@ -195,7 +193,7 @@ class BrokenComposer:
 def app_with(
     answering: Services, composer: SlowComposer | BrokenComposer, **settings: int
 ) -> FastAPI:
-    app = create_app(answering.settings.model_copy(update=settings), answering)
+    app = build_api(answering.settings.model_copy(update=settings), answering)
     answerer = AnswerService(
         answering.retriever,
         composer,
@@ -305,7 +303,7 @@ class VanishingStoreRetriever:
 def test_a_store_failing_mid_answer_is_a_plain_503_and_an_error_event(
     answering: Services, error: Exception
 ) -> None:
-    app = create_app(answering.settings, answering)
+    app = build_api(answering.settings, answering)
     answerer = AnswerService(
         VanishingStoreRetriever(error),
         answering.quoter,

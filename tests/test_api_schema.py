@@ -15,10 +15,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import BaseSchema, Case, GenerationMode
 
-from qa_service.api.main import create_app
 from qa_service.core.config import Settings
 from qa_service.embedders.base import Embedder
-from qa_service.services import Services
+from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving
 
@@ -37,7 +36,7 @@ CONFIG = schemathesis.Config.from_dict(
 # for operations that take input.
 CASES = [
     (method.upper(), path, mode)
-    for path, methods in create_app(Settings()).openapi()["paths"].items()
+    for path, methods in build_api(Settings()).openapi()["paths"].items()
     for method, operation in methods.items()
     for mode in GenerationMode
     if mode == GenerationMode.POSITIVE or {"requestBody", "parameters"} & set(operation)
@@ -49,10 +48,11 @@ def api_schema(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[BaseSchema]:
     data_dir = tmp_path_factory.mktemp("schema") / "data"
-    built = Services(Settings(data_dir=data_dir, chroma_url=None, llm="extractive"))
-    built.embedder = embedder
+    built = Services(
+        Settings(data_dir=data_dir, chroma_url=None, llm="extractive"), embedder=embedder
+    )
     built.ingestor.run([INTERPOL_NEWS])
-    app = create_app(built.settings, built)
+    app = build_api(built.settings, built)
     with serving(app) as url:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
         yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=CONFIG)

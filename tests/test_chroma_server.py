@@ -32,16 +32,14 @@ def test_ingest_and_retrieve_through_a_chroma_server(
     chroma_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
     settings = Settings(data_dir=tmp_path / "local", chroma_url=chroma_url)
-    services = Services(settings)
-    services.embedder = embedder
+    services = Services(settings, embedder=embedder)
 
     first = services.ingestor.run([INTERPOL_NEWS])
     assert len(first.added) == 5 and first.ok
     assert not (tmp_path / "local" / "chroma").exists()  # nothing went to the embedded store
 
     # A second client (as a second worker would be) sees the same state and skips everything.
-    other = Services(settings)
-    other.embedder = embedder
+    other = Services(settings, embedder=embedder)
     assert len(other.ingestor.run([INTERPOL_NEWS]).skipped) == 5
     passages = other.retriever.run("Who chaired the Moroccan delegation?", 3)
     assert passages[0].doc_id == "000_bacf7507a92bc4d7.txt"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa_service.citations.checker import CitationChecker, parse_claims
+from qa_service.citations.checker import CitationChecker
+from qa_service.citations.claims import parse_claims
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
 

@@ -13,10 +13,9 @@ LYON = "000_bacf7507a92bc4d7.txt"
 
 
 @pytest.fixture
-def indexed(services: Services) -> Services:
-    services.settings = services.settings.model_copy(update={"llm": "extractive"})
-    services.ingestor.run([INTERPOL_NEWS])
-    return services
+def indexed(extractive: Services) -> Services:
+    extractive.ingestor.run([INTERPOL_NEWS])
+    return extractive
 
 
 def record(question: str, draft: str, answerable: bool, **fields: Any) -> dict[str, Any]:

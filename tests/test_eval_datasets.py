@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from eval.clapnq import passage_document
-from eval.dataset import DatasetError, FolderCorpus, TextCorpus, load_dataset
+from eval.dataset import DatasetError, FolderCorpus, TextCorpus
+from eval.loading import load_dataset
 from tests.conftest import REPO
 
 

@@ -23,8 +23,8 @@ from eval.score import (
     score_question,
     token_f1,
 )
-from qa_service.answering.service import Answer
-from qa_service.citations.checker import Citation
+from qa_service.answering.answer import Answer
+from qa_service.citations.citation import Citation
 
 
 def item(id: str, sources: tuple[str, ...] = (), answers: tuple[str, ...] = ()) -> QAItem:

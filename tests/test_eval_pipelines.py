@@ -10,15 +10,9 @@ from eval.run import rank_documents
 from ingest.pipeline import TextDocument
 from ingest.split import CharacterSplitter, TokenSplitter
 from qa_service.answering.naive import NO_ANSWER, NaiveAnswerService
-from qa_service.answering.service import Question
+from qa_service.answering.question import Question
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
-
-
-@pytest.fixture
-def extractive(services: Services) -> Services:
-    services.settings = services.settings.model_copy(update={"llm": "extractive"})
-    return services
 
 
 def test_character_chunks_quote_the_raw_text_exactly() -> None:

@@ -229,8 +229,7 @@ def test_an_interrupted_run_is_finished_by_the_next(
     finished = services.ingestor.run([corpus])
     assert finished.ok and finished.updated == [path.name for path in changed[1:]]
 
-    fresh = Services(services.settings, collection="fresh-reference")
-    fresh.embedder = services.embedder
+    fresh = Services(services.settings, "fresh-reference", embedder=services.embedder)
     fresh.ingestor.run([corpus])
     assert set(chunk_records(services)) == set(chunk_records(fresh))
     assert all(version is not None for version in services.store.complete_versions().values())

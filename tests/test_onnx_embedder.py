@@ -9,13 +9,10 @@ import numpy as np
 import pytest
 
 from qa_service.core.config import Settings
-from qa_service.embedders.base import (
-    Embedder,
-    SentenceTransformerEmbedder,
-    build_embedder,
-    minilm_model_path,
-)
+from qa_service.embedders.base import Embedder, minilm_model_path
+from qa_service.embedders.factory import build_embedder
 from qa_service.embedders.onnx import ModelFolder, OnnxEmbedder, is_current
+from qa_service.embedders.sentence_transformer import SentenceTransformerEmbedder
 from tests.conftest import INTERPOL_NEWS
 
 QUERIES = [

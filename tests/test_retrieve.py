@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 
 from qa_service.core.schema import Filters, Passage
-from qa_service.retrieval.hybrid import (
-    HybridRetriever,
-    Retriever,
-    build_retriever,
-    relevance,
-    select,
-)
+from qa_service.retrieval.base import Retriever, relevance
+from qa_service.retrieval.factory import build_retriever
+from qa_service.retrieval.hybrid import HybridRetriever
+from qa_service.retrieval.select import PassageSelector
 from qa_service.services import Services
 from tests import samples
 from tests.conftest import INTERPOL_NEWS
@@ -224,7 +221,9 @@ def test_overlapping_chunks_merge_into_the_documents_own_text() -> None:
     def chunk(start: int, end: int, score: float) -> Passage:
         return Passage(f"d#v#{start}", "d", None, text[start:end], start, end, score)
 
-    merged = select([chunk(5, 15, 0.9), chunk(10, 20, 0.8), chunk(0, 4, 0.7)], 5, 3, 0.9)
+    merged = PassageSelector(3, 0.9).run(
+        [chunk(5, 15, 0.9), chunk(10, 20, 0.8), chunk(0, 4, 0.7)], 5
+    )
     assert [(p.start, p.end, p.text) for p in merged] == [(5, 20, text[5:20]), (0, 4, text[0:4])]
     assert merged[0].score == 0.9
 
@@ -244,7 +243,7 @@ def test_merged_chunks_use_the_places_of_the_chunks_they_join() -> None:
         chunk("c", 10, 20, 0.65),
         chunk("d", 20, 26, 0.6),  # the places are used up
     ]
-    chosen = select(ranked, 4, 2, 0.9)
+    chosen = PassageSelector(2, 0.9).run(ranked, 4)
     assert [(p.doc_id, p.start, p.end) for p in chosen] == [
         ("a", 0, 18),
         ("b", 0, 10),

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from qa_service.citations.scoring import share_found, support_score
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
 from qa_service.generation.base import Generator
@@ -63,8 +64,9 @@ class GenerativeComposer:
 class ExtractiveComposer:
     """No language model: quotes the passage sentences closest to the question.
 
-    Sentences are ranked like the citation checker ranks support (content-word overlap and
-    embedding similarity), so the answer is deterministic and fast.
+    Sentences are scored as the citation checker scores support (``citations.scoring``: the
+    share of the question's content words they hold, blended with embedding similarity), so the
+    answer is deterministic and fast.
     """
 
     name = "extractive"
@@ -102,8 +104,8 @@ class ExtractiveComposer:
         terms = content_terms(question)
         scored = []
         for (n, text), semantic in zip(candidates, similarity, strict=True):
-            lexical = len(terms & content_terms(text)) / len(terms) if terms else 0.0
-            score = self.lexical_weight * lexical + (1 - self.lexical_weight) * float(semantic)
+            lexical = share_found(terms, content_terms(text))
+            score = support_score(lexical, float(semantic), self.lexical_weight)
             scored.append((score, n, text))
         scored.sort(key=lambda item: -item[0])
         # A runner-up far behind the best is usually about something else: leave it out.

@@ -11,18 +11,19 @@ says it does not know, as the prompt tells it to.
 """
 
 import re
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from langchain_core.messages import HumanMessage
 from langchain_core.prompts import PromptTemplate
 
-from qa_service.answering.service import Answer, Question, QuestionError, RefusalReason
-from qa_service.citations.checker import Citation
+from qa_service.answering.answer import Answer, RefusalReason
+from qa_service.answering.question import Question, question_text
+from qa_service.answering.timing import Stopwatch
+from qa_service.citations.citation import Citation
 from qa_service.core.schema import Passage
 from qa_service.generation.base import Generator
-from qa_service.retrieval.hybrid import Retriever
+from qa_service.retrieval.base import Retriever
 from qa_service.text.language import detect_language
 from qa_service.text.sentences import split_sentences
 
@@ -33,12 +34,7 @@ NO_ANSWER = "I don't know."
 
 
 class NaiveAnswerService:
-    """Answers like a plain RAG tutorial does; same ``run(Question) -> Answer`` as the real one.
-
-    >>> NaiveAnswerService(retriever, Path("prompts/naive_rag.md"), generator).run(
-    ...     Question("Who chaired the Moroccan delegation?")).citations[0].quote[:30]
-    'Moroccan delegation led by Abd'
-    """
+    """Answers like a plain RAG tutorial does; same ``run(Question) -> Answer`` as the real one."""
 
     def __init__(
         self,
@@ -48,6 +44,7 @@ class NaiveAnswerService:
         *,
         top_k: int = 4,
         extractive_sentences: int = 2,
+        max_question_chars: int = 2000,
     ) -> None:
         self.retriever = retriever
         # HTML comments in the file are notes for people (where the prompt comes from).
@@ -57,22 +54,21 @@ class NaiveAnswerService:
         self.generator = generator
         self.top_k = top_k
         self.extractive_sentences = extractive_sentences
+        self.max_question_chars = max_question_chars
 
     def run(self, question: Question) -> Answer:
-        started = time.perf_counter()
-        text = " ".join(question.text.split())
-        if not text:
-            raise QuestionError("the question is empty")
+        clock = Stopwatch()
+        text = question_text(question, self.max_question_chars)
         passages = self.retriever.run(text, self.top_k, question.filters)
-        timings = {"retrieve": _ms_since(started)}
+        clock.lap("retrieve")
         parts: list[str] = []
         for delta in self._compose(text, passages):
             if not parts:
-                timings["first_token"] = _ms_since(started)
+                clock.since_start("first_token")
             parts.append(delta)
         answer = "".join(parts).strip()
         refused = not answer or bool(_DONT_KNOW.search(answer))
-        timings["total"] = _ms_since(started)
+        clock.since_start("total")
         reason: RefusalReason = "composer" if passages else "retrieval"
         return Answer(
             answer=answer or NO_ANSWER,
@@ -81,7 +77,7 @@ class NaiveAnswerService:
             passages=list(passages),
             standalone_question=text,
             language=detect_language(text),
-            timings_ms=timings,
+            timings_ms=clock.timings,
             refusal_reason=reason if refused else None,
         )
 
@@ -111,7 +107,3 @@ def sources(passages: Sequence[Passage]) -> list[Citation]:
         )
         for n, passage in enumerate(passages, start=1)
     ]
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)

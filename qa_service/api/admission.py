@@ -35,6 +35,7 @@ class Admission:
     held its slot (over the last ``window`` answers), over the slots. Before any answer has
     finished, the running ones' time so far stands in for that mean.
 
+    >>> import asyncio
     >>> admission = Admission(max_in_flight=1, max_queued=0)
     >>> async def answer() -> str:
     ...     async with admission.slot():

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from qa_service.answering.service import AnswerService, Question, QuestionError
+from qa_service.answering.question import Question, QuestionError
+from qa_service.answering.service import AnswerService
 from qa_service.api.schemas import AskRequest
-from qa_service.api.state import ServiceState
-from qa_service.services import Services
+from qa_service.api.state import AppServices, ServiceState
 
 
 def get_state(request: Request) -> ServiceState:
@@ -16,14 +16,14 @@ def get_state(request: Request) -> ServiceState:
     return state
 
 
-def get_services(state: Annotated[ServiceState, Depends(get_state)]) -> Services:
+def get_services(state: Annotated[ServiceState, Depends(get_state)]) -> AppServices:
     if state.services is None:
         raise HTTPException(503, detail=state.error or "the service is still loading")
     return state.services
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated[AppServices, Depends(get_services)]
 
 
 def get_answerer(services: ServicesDep) -> AnswerService:

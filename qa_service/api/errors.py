@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from qa_service.api.admission import OverloadedError
 from qa_service.core.offline import OfflineResourceError
 from qa_service.generation.base import GenerationError
-from qa_service.stores.chroma import StoreError
+from qa_service.stores.protocol import StoreError
 
 logger = logging.getLogger(__name__)
 

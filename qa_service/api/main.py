@@ -1,6 +1,6 @@
 """The FastAPI application: gathers the routers, the request guards and the error handlers."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -9,15 +9,14 @@ from fastapi_offline import FastAPIOffline
 from qa_service.api import errors
 from qa_service.api.middleware import BodySizeLimit, TrustedHosts
 from qa_service.api.routes import ask, health
-from qa_service.api.state import ServiceState
+from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
-from qa_service.services import Services
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The API over ``services``, or over services built from ``settings`` in the background."""
-    settings = settings or Settings()
-    state = ServiceState(settings, services)
+def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
+    """The API over the services ``load`` returns; it is called in the background as the app
+    starts (``qa_service.services.build_api`` passes the composition root)."""
+    state = ServiceState(settings, load)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from qa_service.answering.service import Answer, Question, RefusalReason, Turn
-from qa_service.citations.checker import Citation
+from qa_service.answering.answer import Answer, RefusalReason
+from qa_service.answering.question import Question, Turn
+from qa_service.citations.citation import Citation
 from qa_service.core.schema import Filters
 
 

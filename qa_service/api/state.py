@@ -2,29 +2,44 @@
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
+from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.errors import unavailable
 from qa_service.core.config import Settings
-from qa_service.services import Services
+from qa_service.stores.protocol import ChunkStore
 
 logger = logging.getLogger(__name__)
+
+
+class AppServices(Protocol):
+    """What the routes use of the composition root (``qa_service.services.Services``)."""
+
+    @property
+    def collection(self) -> str: ...
+    @property
+    def store(self) -> ChunkStore: ...
+    @property
+    def answerer(self) -> AnswerService: ...
+    def warm_up(self) -> None: ...
 
 
 class ServiceState:
     """What the routes share: the services once loaded (or why they are not), and the
     admission control of answers.
 
-    ``services`` may come built (tests pass theirs, sharing one embedding model); otherwise
-    they are built from ``settings``.
+    ``load`` builds the services (or hands over ones already built: tests pass theirs, sharing
+    one embedding model); it runs in the background, once.
     """
 
-    def __init__(self, settings: Settings, services: Services | None = None) -> None:
+    def __init__(self, settings: Settings, load: Callable[[], AppServices]) -> None:
         self.settings = settings
-        self.services: Services | None = None
+        self.services: AppServices | None = None
         self.error: str | None = None
         self.admission = Admission(settings.max_answers_in_flight, settings.max_answers_queued)
-        self._given = services
+        self._load_services = load
         self._loaded = threading.Event()
 
     def load_in_background(self) -> threading.Thread:
@@ -34,10 +49,9 @@ class ServiceState:
 
     def _load(self) -> None:
         try:
-            services = self._given or Services(self.settings)
-            services.store.count()  # touches the embedder and the store
-            services.retriever  # noqa: B018 - build it now, not on the first question
-            services.answerer.warm_up()  # the language model too: the first question waits for none
+            services = self._load_services()
+            # The store, the retriever and the models now: the first question waits for none.
+            services.warm_up()
             self.services = services
         except Exception as error:  # reported by /readyz, never raised into a request
             logger.exception("the service could not load")

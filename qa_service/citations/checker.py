@@ -33,10 +33,13 @@ import difflib
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from qa_service.citations.citation import CheckedAnswer, Citation
+from qa_service.citations.claims import Claim, parse_claims, with_markers
+from qa_service.citations.scoring import share_found, support_score
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
 from qa_service.text.places import countries, is_place, unasked
@@ -51,23 +54,6 @@ from qa_service.text.sentences import (
     words,
 )
 
-_MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_END_PUNCTUATION = re.compile(r"[.!?؟。]+$")
-
-
-@dataclass(frozen=True)
-class Citation:
-    """``quote == document_text[start:end]``: the exact words that support the claim."""
-
-    n: int
-    doc_id: str
-    title: str | None
-    chunk_id: str
-    quote: str
-    start: int
-    end: int
-    score: float
-
 
 @dataclass(frozen=True)
 class Support:
@@ -80,53 +66,17 @@ class Support:
     score: float
 
 
-@dataclass
-class CheckedAnswer:
-    answer: str
-    citations: list[Citation]
-    unsupported: list[str] = field(default_factory=list)
-    corrected: int = 0  # citation numbers moved to the passage that supports the sentence
-
-    @property
-    def supported(self) -> bool:
-        return bool(self.citations)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    text: str
-    cited: tuple[int, ...]  # 1-based passage numbers, as written by the generator
-
-
-def parse_claims(answer: str) -> list[_Claim]:
-    """Sentences of ``answer`` with the ``[n]`` markers that follow them."""
-    claims: list[_Claim] = []
-    for sentence in split_sentences(answer):
-        text = sentence.text
-        # A marker that opens a sentence ("... Lyon. [2] Next") belongs to the previous one.
-        leading = re.match(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+", text)
-        if leading and claims:
-            previous = claims[-1]
-            claims[-1] = _Claim(previous.text, previous.cited + _marker_numbers(leading.group()))
-            text = text[leading.end() :]
-        cited = _marker_numbers(text)
-        claim = _MARKERS.sub("", text).strip()
-        if claim and re.search(r"\w", claim):
-            claims.append(_Claim(claim, cited))
-    return claims
-
-
-def _marker_numbers(text: str) -> tuple[int, ...]:
-    found = (int(n) for group in _MARKERS.findall(text) for n in group.split(","))
-    return tuple(dict.fromkeys(found))
-
-
 class CitationChecker:
     """Checks and repairs the citations of an answer against the passages it was written from.
 
-    >>> checked = CitationChecker(embedder).run("It met in Lyon [2].", passages)
-    >>> checked.citations[0].quote
-    'The meeting was held at INTERPOL headquarters in Lyon.'
+    >>> from qa_service.embedders.sentence_transformer import SentenceTransformerEmbedder
+    >>> text = "Police chiefs from 12 countries met at INTERPOL headquarters in Lyon in May."
+    >>> passage = Passage("a#v#0", "a", None, text, 0, len(text), 1.0)
+    >>> checker = CitationChecker(SentenceTransformerEmbedder())
+    >>> question = "Where did the police chiefs meet?"
+    >>> checked = checker.run("They met in Lyon [1].", [passage], question)
+    >>> checked.answer, checked.citations[0].quote == text
+    ('They met in Lyon [1].', True)
     """
 
     def __init__(
@@ -193,7 +143,7 @@ class CitationChecker:
                 key = (citation.chunk_id, citation.start, citation.end)
                 citation = numbered.setdefault(key, citation)
                 markers.append(citation.n)
-            sentences.append(_with_markers(claim.text, sorted(set(markers))))
+            sentences.append(with_markers(claim.text, sorted(set(markers))))
         checked.answer = " ".join(sentences)
         checked.citations = sorted(numbered.values(), key=lambda citation: citation.n)
         if checked.citations and not self._anchored(asked, checked.citations, passages):
@@ -201,7 +151,7 @@ class CitationChecker:
         return checked
 
     def _supported(
-        self, claim: _Claim, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
+        self, claim: Claim, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
     ) -> tuple[list[int], dict[int, Support]] | None:
         """The passages (1-based) that back the claim, and the best span of each, or None."""
         sentence = _Sentence(claim.text, asked)
@@ -287,21 +237,16 @@ class CitationChecker:
         self, sentence: "_Sentence", asked: "_Asked", span: "_Span", semantic: float
     ) -> Support:
         if (
-            not sentence.terms
-            or not sentence.numbers <= span.numbers
+            not sentence.numbers <= span.numbers
             or not sentence.names <= span.words | span.title_words
             or not asked.type_matches(sentence, span)
         ):
             answer = 0.0
         else:
-            answer = len(sentence.terms & span.terms) / len(sentence.terms)
-        topic = (
-            len(asked.terms & (span.terms | span.title_terms)) / len(asked.terms)
-            if asked.terms
-            else 1.0
-        )
+            answer = share_found(sentence.terms, span.terms)
+        topic = share_found(asked.terms, span.terms | span.title_terms, if_nothing_wanted=1.0)
         lexical = answer * (1 + topic) / 2
-        score = self.lexical_weight * lexical + (1 - self.lexical_weight) * semantic
+        score = support_score(lexical, semantic, self.lexical_weight)
         return Support(span.passage, span.start, span.end, answer, topic, semantic, score)
 
     @staticmethod
@@ -584,7 +529,7 @@ def _candidate_spans(text: str) -> list[tuple[int, int]]:
     return singles + pairs
 
 
-def _without_places(claim: _Claim, asked: "_Asked") -> _Claim | None:
+def _without_places(claim: Claim, asked: "_Asked") -> Claim | None:
     """The claim less its place phrases ("in Morocco", "at the INTERPOL headquarters") that name
     what the question does not, if it has any; never where the answer is a place."""
     if asked.wants_place:
@@ -593,7 +538,7 @@ def _without_places(claim: _Claim, asked: "_Asked") -> _Claim | None:
         lambda m: "" if names(m.group()) - asked.words else m.group(), claim.text
     )
     kept = re.sub(r"\s+([,.;:!?])", r"\1", kept).strip()
-    return _Claim(kept, claim.cited) if kept != claim.text and re.search(r"\w", kept) else None
+    return Claim(kept, claim.cited) if kept != claim.text and re.search(r"\w", kept) else None
 
 
 def _cut(text: str, kept: str) -> str:
@@ -601,11 +546,3 @@ def _cut(text: str, kept: str) -> str:
     matcher = difflib.SequenceMatcher(a=text, b=kept, autojunk=False)
     removed = [text[i1:i2] for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal"]
     return " … ".join(part.strip(" ,") for part in removed if part.strip(" ,"))
-
-
-def _with_markers(claim: str, markers: list[int]) -> str:
-    tags = "".join(f"[{n}]" for n in markers)
-    punctuation = _END_PUNCTUATION.search(claim)
-    if punctuation:
-        return f"{claim[: punctuation.start()].rstrip()} {tags}{punctuation.group()}"
-    return f"{claim} {tags}"

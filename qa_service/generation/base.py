@@ -25,12 +25,7 @@ class Generator(Protocol):
 
 
 class ChatModelGenerator:
-    """Any langchain chat model as a ``Generator``.
-
-    >>> generator = ChatModelGenerator(chat_model, name="local")
-    >>> generator.run([HumanMessage("Say yes.")])
-    'Yes.'
-    """
+    """Any langchain chat model as a ``Generator``."""
 
     def __init__(self, chat_model: BaseChatModel, name: str) -> None:
         self.chat_model = chat_model

@@ -2,16 +2,16 @@
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from qa_service.core.files import exclusive, sha256_file, write_atomically
 from qa_service.generation.base import GenerationError
 
 QWEN_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -82,7 +82,7 @@ def ensure_assembled(
     if is_verified(target, size=size, sha256=sha256):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(target.with_name(target.name + ".lock")):
+    with exclusive(target.with_name(target.name + ".lock")):
         # Another process may have finished assembling while we waited for the lock.
         if not is_verified(target, size=size, sha256=sha256):
             _assemble(target, parts(), size=size, sha256=sha256)
@@ -102,9 +102,9 @@ def is_verified(target: Path, *, size: int, sha256: str) -> bool:
     with contextlib.suppress(OSError, ValueError):
         if json.loads(sidecar.read_text()) == stamp:
             return True
-    if _sha256(target) != sha256:
+    if sha256_file(target) != sha256:
         return False
-    _write_atomically(sidecar, json.dumps(stamp).encode())
+    write_atomically(sidecar, json.dumps(stamp).encode())
     return True
 
 
@@ -142,33 +142,8 @@ def _assemble(target: Path, parts: Sequence[Part], *, size: int, sha256: str) ->
     temp.replace(target)
     stat = target.stat()
     stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    _write_atomically(_sidecar(target), json.dumps(stamp).encode())
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    # The lock file stays: deleting it would let a third process lock a different inode.
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    write_atomically(_sidecar(target), json.dumps(stamp).encode())
 
 
 def _sidecar(target: Path) -> Path:
     return target.with_name(target.name + ".verified")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_bytes(data)
-    temp.replace(path)

@@ -10,7 +10,11 @@ DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "prompts"
 
 
 class Prompts:
-    """>>> Prompts().render("rewrite", history="user: Who?", question="And when?")"""
+    """The templates of one folder, each rendered with its named values.
+
+    >>> "And when?" in Prompts().render("rewrite", history="user: Who?", question="And when?")
+    True
+    """
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or DEFAULT_FOLDER

@@ -24,7 +24,7 @@ from langchain_core.messages import HumanMessage
 from qa_service.core.schema import Filters, Passage
 from qa_service.generation.base import Generator
 from qa_service.generation.prompts import Prompts
-from qa_service.retrieval.hybrid import Retriever
+from qa_service.retrieval.base import BaseRetriever, Retriever
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -37,10 +37,8 @@ class Reranker(Protocol):
 
 
 class CrossEncoderReranker:
-    """Scores each (question, passage) pair with a cross-encoder read from ``model_path``.
-
-    >>> CrossEncoderReranker(Path("/models/ms-marco-MiniLM-L6-v2")).run(question, passages, 5)
-    """
+    """Scores each (question, passage) pair with a cross-encoder read from ``model_path``, a
+    sentence-transformers ``CrossEncoder`` folder (``ms-marco-MiniLM-L6-v2``, for one)."""
 
     def __init__(self, model_path: Path, batch_size: int = 16) -> None:
         if not model_path.is_dir():
@@ -102,7 +100,7 @@ def parse_ranking(reply: str, count: int) -> list[int]:
     return named + [index for index in range(count) if index not in named]
 
 
-class RerankingRetriever:
+class RerankingRetriever(BaseRetriever):
     """Retrieves ``window`` passages (or ``top_k`` if more) and reranks the first ``window``."""
 
     def __init__(self, inner: Retriever, reranker: Reranker, window: int = 20) -> None:
@@ -110,7 +108,7 @@ class RerankingRetriever:
         self.reranker = reranker
         self.window = window
 
-    def run(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
+    def _retrieve(self, query: str, top_k: int, filters: Filters | None) -> list[Passage]:
         passages = self.inner.run(query, max(top_k, self.window), filters)
         head = self.reranker.run(query, passages[: self.window], self.window)
         return [*head, *passages[self.window :]][:top_k]

@@ -16,7 +16,6 @@ index is brought back in step whenever the collection's change mark moved (see
 ``ChromaChunkStore._follow_other_writers``).
 """
 
-import datetime as dt
 import math
 import sys
 import time
@@ -25,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
@@ -35,10 +34,20 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from qa_service.core.config import Settings
-from qa_service.core.schema import Chunk, DocumentInfo, Filters, Passage, date_number
+from qa_service.core.schema import DocumentInfo, Filters, Passage
 from qa_service.embedders.base import Embedder, Vectors
 from qa_service.stores.chroma_host import StoreBusyError, open_embedded_or_published
-from qa_service.stores.keyword import KeywordEntry, KeywordHit, KeywordIndex
+from qa_service.stores.keyword import KeywordHit, KeywordIndex
+from qa_service.stores.protocol import DocumentChunks, StoreError
+from qa_service.stores.records import (
+    Metadata,
+    chroma_where,
+    chunk_id,
+    chunk_metadata,
+    document_from_metadata,
+    keyword_entry,
+    passage_from_record,
+)
 
 # Set deliberately rather than left to defaults: cosine matches the normalised MiniLM vectors;
 # the graph parameters trade a little ingest time for recall. bench/retrieval.py measured at 100k
@@ -57,34 +66,6 @@ CHANGE_CHECK_SECONDS = 2.0
 CHANGE_MARK = "changed"
 WRITE_BATCH = 256
 _PAGE = 5000
-
-Metadata = dict[str, str | int | float | bool]
-DocumentChunks = tuple[DocumentInfo, Sequence[Chunk]]
-
-
-class StoreError(RuntimeError):
-    """The store cannot be reached or refused an operation."""
-
-
-class ChunkStore(Protocol):
-    """Where chunks live; backends plug in behind these methods."""
-
-    def count(self) -> int: ...
-    def write_documents(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None: ...
-    def write_chunks(self, documents: Sequence[DocumentChunks], vectors: Vectors) -> None: ...
-    def commit(self, documents: Sequence[DocumentInfo]) -> None: ...
-    def delete_document(self, doc_id: str) -> int: ...
-    def list_documents(self, filters: Filters | None = None) -> list[DocumentInfo]: ...
-    def complete_versions(self) -> dict[str, str | None]: ...
-    def sync_keyword_index(self) -> tuple[int, int]: ...
-    def search(
-        self, vector: Vectors, top_k: int, filters: Filters | None = None
-    ) -> list[Passage]: ...
-    def keyword_search(
-        self, query: str, top_k: int, filters: Filters | None = None, candidates: Sequence[str] = ()
-    ) -> list[KeywordHit]: ...
-    def fetch(self, chunk_ids: Sequence[str], vector: Vectors | None = None) -> list[Passage]: ...
-    def document_text(self, passage: Passage) -> str: ...
 
 
 @register_embedding_function
@@ -153,12 +134,7 @@ def open_chunk_store(
 
 
 class ChromaChunkStore:
-    """A Chroma collection holding one record per chunk.
-
-    >>> store = open_chunk_store(Settings(), SentenceTransformerEmbedder())
-    >>> store.count()
-    0
-    """
+    """A Chroma collection holding one record per chunk (``open_chunk_store`` opens one)."""
 
     def __init__(
         self,
@@ -397,7 +373,11 @@ class ChromaChunkStore:
 
     def complete_versions(self) -> dict[str, str | None]:
         """``doc_id`` -> its one complete version, or ``None`` if it needs work (its old and new
-        versions side by side); a document with no complete version at all is left out."""
+        versions side by side); a document with no complete version at all is left out.
+
+        A writer asks this first, so the keyword index is brought in step here: a run cut off
+        between the vector and keyword writes left it behind."""
+        self.sync_keyword_index()
         present: Counter[tuple[str, str]] = Counter()
         expected: dict[tuple[str, str], int] = {}
         for metadata in self._all_metadata():
@@ -471,100 +451,3 @@ class ChromaChunkStore:
             if len(metadatas) < _PAGE:
                 return
             offset += _PAGE
-
-
-def chunk_id(document: DocumentInfo, index: int) -> str:
-    return f"{document.doc_id}#{document.version[:16]}#{index}"
-
-
-def keyword_entry(record_id: str, version: str, text: str, metadata: Metadata) -> KeywordEntry:
-    """What the keyword index keeps of a chunk; the title is searched with every chunk."""
-    title = metadata.get("title")
-    return KeywordEntry(
-        chunk_id=record_id,
-        doc_id=str(metadata["doc_id"]),
-        version=version,
-        text=f"{title}\n{text}" if title else text,
-        doc_type=str(metadata["doc_type"]),
-        date=int(metadata.get("date", 0)),
-        groups=tuple(group for group in str(metadata["groups"]).split(",") if group),
-    )
-
-
-def chunk_metadata(document: DocumentInfo, chunk: Chunk) -> Metadata:
-    metadata: Metadata = {
-        "doc_id": document.doc_id,
-        "content_hash": document.content_hash,
-        "version": document.version,
-        "doc_type": document.doc_type,
-        "source": document.source,
-        "n_chunks": document.n_chunks,
-        "chars": document.chars,
-        "ingested_at": document.ingested_at,
-        "groups": ",".join(document.groups),
-        # One boolean per group: Chroma filters on scalar fields, and access checks need "any of".
-        "public": not document.groups,
-        "chunk_index": chunk.index,
-        "start": chunk.start,
-        "end": chunk.end,
-    }
-    metadata.update({f"group:{group}": True for group in document.groups})
-    if document.title:
-        metadata["title"] = document.title
-    if document.date:
-        metadata["date"] = date_number(document.date)
-    if chunk.page is not None:
-        metadata["page"] = chunk.page
-    return metadata
-
-
-def document_from_metadata(metadata: Metadata) -> DocumentInfo:
-    stored_date = metadata.get("date")
-    return DocumentInfo(
-        doc_id=str(metadata["doc_id"]),
-        title=str(metadata["title"]) if "title" in metadata else None,
-        content_hash=str(metadata["content_hash"]),
-        version=str(metadata["version"]),
-        doc_type=str(metadata["doc_type"]),
-        source=str(metadata["source"]),
-        groups=tuple(group for group in str(metadata["groups"]).split(",") if group),
-        date=dt.datetime.strptime(str(stored_date), "%Y%m%d").date() if stored_date else None,
-        n_chunks=int(metadata["n_chunks"]),
-        chars=int(metadata["chars"]),
-        ingested_at=str(metadata["ingested_at"]),
-    )
-
-
-def passage_from_record(record_id: str, text: str, metadata: Metadata, score: float) -> Passage:
-    page = metadata.get("page")
-    return Passage(
-        chunk_id=record_id,
-        doc_id=str(metadata["doc_id"]),
-        title=str(metadata["title"]) if "title" in metadata else None,
-        text=text,
-        start=int(metadata["start"]),
-        end=int(metadata["end"]),
-        score=score,
-        page=int(page) if page is not None else None,
-        metadata=dict(metadata),
-    )
-
-
-def chroma_where(filters: Filters | None, *extra: dict[str, Any]) -> dict[str, Any] | None:
-    """Translate ``Filters`` into a Chroma ``where`` clause (``None`` when nothing restricts)."""
-    clauses: list[dict[str, Any]] = list(extra)
-    if filters is not None:
-        if filters.doc_ids is not None:
-            clauses.append({"doc_id": {"$in": list(filters.doc_ids) or [""]}})
-        if filters.doc_types is not None:
-            clauses.append({"doc_type": {"$in": list(filters.doc_types) or [""]}})
-        if filters.groups is not None:
-            readable = [{"public": True}] + [{f"group:{g}": True} for g in filters.groups]
-            clauses.append(readable[0] if len(readable) == 1 else {"$or": readable})
-        if filters.date_from is not None:
-            clauses.append({"date": {"$gte": date_number(filters.date_from)}})
-        if filters.date_to is not None:
-            clauses.append({"date": {"$lte": date_number(filters.date_to)}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -37,6 +37,7 @@ from typing import IO
 import httpx
 
 from qa_service.core.config import Settings
+from qa_service.core.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +177,7 @@ def serving_store(settings: Settings, role: str = "qa serve") -> Iterator[Settin
     server, url = _start_server(settings)
     published = folder / SERVER_FILE
     try:
-        temporary = published.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"url": url, "pid": server.pid}), encoding="utf-8")
-        temporary.replace(published)
+        write_atomically(published, json.dumps({"url": url, "pid": server.pid}).encode())
         yield settings.model_copy(update={"chroma_url": url})
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -138,10 +138,11 @@ class _Snapshot:
 class KeywordIndex:
     """BM25 over chunks, persisted in one SQLite file.
 
-    >>> index = KeywordIndex(Path("data/keyword/documents.sqlite3"))
-    >>> index.add([KeywordEntry("a#v#0", "a", "v", "INTERPOL's headquarters are in Lyon")])
+    >>> import tempfile
+    >>> index = KeywordIndex(Path(tempfile.mkdtemp()) / "documents.sqlite3")
+    >>> index.add([KeywordEntry("a#v#0", "a", "v", "INTERPOL's headquarters are in Lyon", "text")])
     >>> index.search("Where is the headquarters?", top_k=1)
-    [KeywordHit(chunk_id='a#v#0', score=0.28...)]
+    [KeywordHit(chunk_id='a#v#0', score=...)]
     """
 
     def __init__(self, path: Path, tokenizer: KeywordTokenizer | None = None) -> None:

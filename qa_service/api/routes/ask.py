@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa_service.answering.service import Answer
+from qa_service.answering.answer import Answer
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
 from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut

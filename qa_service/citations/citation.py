@@ -1,0 +1,29 @@
+"""What a checked answer cites: the exact words of a document that support each claim."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``quote == document_text[start:end]``: the exact words that support the claim."""
+
+    n: int
+    doc_id: str
+    title: str | None
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass
+class CheckedAnswer:
+    answer: str
+    citations: list[Citation]
+    unsupported: list[str] = field(default_factory=list)
+    corrected: int = 0  # citation numbers moved to the passage that supports the sentence
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.citations)
