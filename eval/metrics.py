@@ -43,6 +43,8 @@ DEFINITIONS = {
     "latency_ms.p95": "95th percentile time to the whole answer, ms",
     "first_token_ms.p50": "median time to the first token of the answer, ms",
     "first_token_ms.p95": "95th percentile time to the first token of the answer, ms",
+    "first_sentence_ms.p50": "median time to the first checked text given out, ms",
+    "first_sentence_ms.p95": "95th percentile time to the first checked text given out, ms",
 }
 LOWER_IS_BETTER = {
     "refusal.false_refusal_rate",
@@ -50,6 +52,8 @@ LOWER_IS_BETTER = {
     "latency_ms.p95",
     "first_token_ms.p50",
     "first_token_ms.p95",
+    "first_sentence_ms.p50",
+    "first_sentence_ms.p95",
 }
 
 
@@ -113,10 +117,9 @@ def summarize(
         metrics.setdefault(group, {})[name] = _mean(found)
     quotes = [c["quote_exact"] for record in records for c in record.get("citations", [])]
     metrics["citations"]["quote_exact"] = _mean([float(exact) for exact in quotes])
-    totals = [r["latency_ms"] for r in records if r.get("latency_ms") is not None]
-    first = [r["first_token_ms"] for r in records if r.get("first_token_ms") is not None]
-    metrics["latency_ms"] = {"p50": _percentile(totals, 50), "p95": _percentile(totals, 95)}
-    metrics["first_token_ms"] = {"p50": _percentile(first, 50), "p95": _percentile(first, 95)}
+    for timing in ("latency_ms", "first_token_ms", "first_sentence_ms"):
+        found = [r[timing] for r in records if r.get(timing) is not None]
+        metrics[timing] = {"p50": _percentile(found, 50), "p95": _percentile(found, 95)}
     return metrics
 
 

@@ -5,7 +5,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from qa_service.answering.compose import ExtractiveComposer
+from qa_service.answering.answer import Answer, AnswerText
+from qa_service.answering.compose import Composer, ExtractiveComposer
 from qa_service.answering.question import Question, QuestionError, Turn
 from qa_service.answering.service import AnswerService
 from qa_service.citations.checker import CitationChecker
@@ -74,11 +75,75 @@ def test_bad_questions_are_rejected_clearly(answering: Services, text: str, mess
         answering.answerer.run(Question(text))
 
 
-def test_stream_yields_tokens_then_the_answer(answering: Services) -> None:
+def test_stream_says_what_it_does_then_gives_checked_text_then_the_answer(
+    answering: Services,
+) -> None:
     events = list(answering.answerer.stream(Question("Where is INTERPOL's headquarters?")))
     kinds = [kind for kind, _ in events]
+    stages = [value for kind, value in events if kind == "status"]
+    assert stages == ["searching", "writing", "checking"]
     assert kinds[-1] == "done" and kinds.count("done") == 1 and "token" in kinds
     assert kinds.index("done") > max(i for i, kind in enumerate(kinds) if kind == "token")
+    answer = events[-1][1]
+    assert isinstance(answer, Answer)
+    pieces = [value for kind, value in events if isinstance(value, AnswerText)]
+    # The tokens are the answer, its markers and citations included, nothing more.
+    assert "".join(piece.text for piece in pieces) == answer.answer
+    shown = {citation.n: citation for piece in pieces for citation in piece.citations}
+    assert sorted(shown.values(), key=lambda citation: citation.n) == answer.citations
+
+
+class Typist:
+    """A composer that writes its draft a few characters at a time, as a model does, and notes
+    how much it had written when each event of the answer service came out."""
+
+    name = "typist"
+
+    def __init__(self, draft: str) -> None:
+        self.draft = draft
+        self.written = 0
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        for start in range(0, len(self.draft), 3):
+            self.written = start + 3
+            yield self.draft[start : start + 3]
+
+    def warm_up(self) -> None:
+        pass
+
+
+def test_a_sentence_that_does_not_hold_up_is_never_sent(answering: Services) -> None:
+    kept = "Abdellatif Hammouchi chaired the Moroccan delegation [1]."
+    invented = "He was accompanied by 45 ministers from Brazil [2]."
+    typist = Typist(f"{kept} {invented} The meeting ended with a dinner.")
+    service = pipeline(answering, typist, fallback=True)
+    written_at_first_token = None
+    events = []
+    for kind, value in service.stream(DELEGATION):
+        if kind == "token" and written_at_first_token is None:
+            written_at_first_token = typist.written
+        events.append((kind, value))
+    answer = events[-1][1]
+    assert isinstance(answer, Answer) and not answer.refused and not answer.quoted
+    streamed = "".join(value.text for _, value in events if isinstance(value, AnswerText))
+    assert streamed == answer.answer and streamed.startswith("Abdellatif Hammouchi chaired")
+    assert "Brazil" not in streamed and "dinner" not in streamed
+    assert answer.unsupported == [
+        "He was accompanied by 45 ministers from Brazil.",
+        "The meeting ended with a dinner.",
+    ]
+    # The kept sentence went out while the model was still writing the rest.
+    assert written_at_first_token is not None and written_at_first_token < len(typist.draft)
+    assert "first_sentence" in answer.timings_ms and "first_token" in answer.timings_ms
+
+
+def test_a_stream_that_refuses_sends_no_text(answering: Services) -> None:
+    typist = Typist("The Moroccan delegation was chaired [1]. By someone [1].")
+    service = pipeline(answering, typist, fallback=False)
+    events = list(service.stream(DELEGATION))
+    assert [kind for kind, _ in events if kind != "status"] == ["done"]
+    answer = events[-1][1]
+    assert isinstance(answer, Answer) and answer.refused
 
 
 def test_settings_choose_extractive_without_loading_a_language_model(settings: Settings) -> None:
@@ -101,11 +166,13 @@ class ScriptedComposer:
         pass
 
 
-def pipeline(services: Services, draft: str, fallback: bool) -> AnswerService:
+def pipeline(services: Services, draft: str | Composer, fallback: bool) -> AnswerService:
+    """The answer service with a composer whose draft is known (``draft`` whole, or a
+    composer that writes it)."""
     extractive = ExtractiveComposer(services.embedder, services.prompts)
     return AnswerService(
         services.retriever,
-        ScriptedComposer(draft),
+        ScriptedComposer(draft) if isinstance(draft, str) else draft,
         CitationChecker(services.embedder, document_text=services.store.document_text),
         services.prompts,
         fallback=extractive if fallback else None,

@@ -77,12 +77,19 @@ def test_stream_sends_tokens_then_citations_then_done(client: TestClient) -> Non
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
     kinds = [kind for kind, _ in events]
-    assert kinds[-2:] == ["citations", "done"] and set(kinds[:-2]) == {"token"}
-    streamed = "".join(json.loads(data)["text"] for kind, data in events if kind == "token")
+    assert kinds[-2:] == ["citations", "done"] and set(kinds[:-2]) == {"status", "token"}
+    stages = [json.loads(data)["stage"] for kind, data in events if kind == "status"]
+    assert stages == ["searching", "writing", "checking"]
+    tokens = [json.loads(data) for kind, data in events if kind == "token"]
     done = json.loads(events[-1][1])
     assert json.loads(events[-2][1]) == done["citations"] and done["citations"]
-    # Tokens are the draft as written; ``done`` carries it checked and renumbered.
-    assert "Lyon" in streamed and "Lyon" in done["answer"]
+    # Tokens are the checked answer itself, each piece with the citations its markers name.
+    assert "".join(token["text"] for token in tokens) == done["answer"] and "Lyon" in done["answer"]
+    for token in tokens:
+        assert [f"[{c['n']}]" in token["text"] for c in token["citations"]] == [True] * len(
+            token["citations"]
+        )
+        assert all(citation in done["citations"] for citation in token["citations"])
     plain = client.post("/v1/ask", json={"question": "Where did the Chiefs of Police meet?"})
     assert done["answer"] == plain.json()["answer"]
     assert done["citations"] == plain.json()["citations"]

@@ -126,7 +126,7 @@ def answer(text: str, refused: bool = False, citations: list[Citation] | None = 
         passages=[],
         standalone_question="q",
         language="en",
-        timings_ms={"total": 120.0, "first_token": 40.0},
+        timings_ms={"total": 120.0, "first_token": 40.0, "first_sentence": 90.0},
     )
 
 
@@ -142,6 +142,7 @@ def test_a_good_answer_has_no_failures() -> None:
     assert record["citation_precision"] == 1.0 and record["citation_recall"] == 1.0
     assert record["citations"][0]["quote_exact"] is True
     assert record["latency_ms"] == 120.0 and record["first_token_ms"] == 40.0
+    assert record["first_sentence_ms"] == 90.0
 
 
 def test_each_failure_reason() -> None:
@@ -230,6 +231,7 @@ def test_summary_by_hand() -> None:
     # numpy's linear interpolation: sorted 10, 20, 30, 100 -> p50 = 25, p95 = 30 + 0.85 * 70
     assert metrics["latency_ms"] == {"p50": 25.0, "p95": 89.5}
     assert metrics["first_token_ms"] == {"p50": 30.0, "p95": 48.0}
+    assert metrics["first_sentence_ms"] == {"p50": None, "p95": None}, "none was recorded"
 
 
 def test_metrics_that_do_not_apply_are_null() -> None:

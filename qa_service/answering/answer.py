@@ -30,4 +30,23 @@ class Answer:
     quoted: bool = False
 
 
-Event = tuple[Literal["token"], str] | tuple[Literal["done"], Answer]
+@dataclass(frozen=True)
+class AnswerText:
+    """A piece of the answer as it is shown: text that passed the citation check (a sentence,
+    with the space that joins it to the one before), and the citations its markers stand for."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+
+
+# What the answer service is doing: searching (rewriting, translating the question, retrieving),
+# writing (the composer's draft, each sentence checked as it is written), checking (the draft is
+# written: its last sentence, and the quote fallback), translating (the checked answer, back
+# into the question's language).
+Stage = Literal["searching", "writing", "checking", "translating"]
+
+Event = (
+    tuple[Literal["status"], Stage]
+    | tuple[Literal["token"], AnswerText]
+    | tuple[Literal["done"], Answer]
+)

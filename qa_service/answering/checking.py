@@ -1,20 +1,23 @@
 """The check of a draft, the same for every answerer and for ``qa calibrate``.
 
-A draft's citations are checked; when no sentence of it holds up, the fallback composer's quote
-of the passage sentences closest to the question is checked instead. A small model often
+A draft's sentences are checked as the composer writes them: each one that holds up can be shown
+at once, and no other text ever is. When no sentence of it holds up, the fallback composer's
+quote of the passage sentences closest to the question is checked instead. A small model often
 restates the question or adds one wrong detail to the right sentence ("45 police chiefs"),
 while the passage sentence that answers is right there. When the composer says the documents
 don't say, the fallback is not asked: that refusal stands.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from qa_service.answering.answer import RefusalReason
 from qa_service.answering.compose import Composer
 from qa_service.answering.timing import Stopwatch
-from qa_service.citations.checker import CitationChecker
-from qa_service.citations.citation import CheckedAnswer
+from qa_service.citations.checker import AnswerCheck, CitationChecker
+from qa_service.citations.citation import CheckedAnswer, CheckedSentence
+from qa_service.citations.claims import parse_claims
 from qa_service.core.schema import Passage
 from qa_service.generation.prompts import Prompts
 
@@ -23,6 +26,8 @@ from qa_service.generation.prompts import Prompts
 class Settled:
     """What the check made of a draft."""
 
+    # The whole draft as the composer wrote it.
+    draft: str
     # The draft's own check (its unsupported sentences are the record of what was removed).
     checked: CheckedAnswer
     # The fallback's check, when it was asked and its quote was not itself a refusal.
@@ -62,17 +67,70 @@ class DraftCheck:
         original_question: str | None = None,
         stopwatch: Stopwatch | None = None,
     ) -> Settled:
-        """``question`` is what the passages were retrieved for and the draft answers;
-        ``original_question`` what was asked, when ``question`` is its translation."""
-        checked = self.checker.run(draft, passages, question, original_question)
+        """A draft already written, checked as ``follow`` checks one being written."""
+        for step in self.follow([draft], passages, question, original_question, stopwatch):
+            if isinstance(step, Settled):
+                return step
+        raise RuntimeError("the check ended without a verdict")
+
+    def follow(
+        self,
+        deltas: Iterable[str],
+        passages: Sequence[Passage],
+        question: str,
+        original_question: str | None = None,
+        stopwatch: Stopwatch | None = None,
+    ) -> Iterator[CheckedSentence | Literal["checking"] | Settled]:
+        """Reads the draft as it comes (``deltas``), and gives each sentence that holds up
+        once it is whole; ``"checking"`` once the draft is written (what is left is its last
+        sentence's check and the fallback); then the verdict on the whole draft (``Settled``).
+
+        ``question`` is what the passages were retrieved for and the draft answers;
+        ``original_question`` what was asked, when ``question`` is its translation. A sentence
+        is whole when the next one has begun: its citation markers may follow its full stop."""
+        check = self.checker.start(passages, question, original_question)
+        written = ""
+        added = 0
+        opens_with_refusal: bool | None = None
+        for delta in deltas:
+            written += delta
+            whole = parse_claims(written)[:-1]
+            if not whole or opens_with_refusal:
+                continue
+            # The refusal opens a draft: once its first sentence is whole, it is known.
+            if opens_with_refusal is None:
+                opens_with_refusal = self.prompts.is_refusal(written)
+                if opens_with_refusal:
+                    continue
+            for claim in whole[added:]:
+                check.add(claim)
+            added = len(whole)
+            yield from check.release()
+        if stopwatch:
+            stopwatch.lap("generate")
+        yield "checking"
+        draft = written.strip()
+        declined = self.prompts.is_refusal(draft)
+        if not declined:
+            for claim in parse_claims(draft)[added:]:
+                check.add(claim)
+            yield from check.release()
+        checked = check.result()
         if stopwatch:
             stopwatch.lap("check")
-        declined = self.prompts.is_refusal(draft)
         quoted = None
         if not declined and not checked.supported and self.fallback is not None:
             quote = "".join(self.fallback.stream(question, passages))
             if not self.prompts.is_refusal(quote):
-                quoted = self.checker.run(quote, passages, question, original_question)
+                quoting = self.checker.start(passages, question, original_question)
+                quoted = _checked_whole(quoting, quote)
+                yield from quoting.release()
             if stopwatch:
                 stopwatch.lap("fallback")
-        return Settled(checked, quoted, declined)
+        yield Settled(draft, checked, quoted, declined)
+
+
+def _checked_whole(check: AnswerCheck, text: str) -> CheckedAnswer:
+    for claim in parse_claims(text):
+        check.add(claim)
+    return check.result()

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Sequence
 
 from langchain_core.messages import HumanMessage
 
-from qa_service.answering.answer import Answer, Event, RefusalReason
-from qa_service.answering.checking import DraftCheck
+from qa_service.answering.answer import Answer, AnswerText, Event, RefusalReason
+from qa_service.answering.checking import DraftCheck, Settled
 from qa_service.answering.compose import Composer
 from qa_service.answering.question import Question, Turn, question_text
 from qa_service.answering.timing import Stopwatch
@@ -73,8 +73,12 @@ class AnswerService:
         raise RuntimeError("the answer stream ended without an answer")
 
     def stream(self, question: Question) -> Iterator[Event]:
+        """``status`` events as the work moves on, the answer's text as ``token`` events only
+        once it has passed the citation check (a sentence at a time, with its citations), then
+        ``done`` with the whole answer. Text that did not hold up is never given out."""
         clock = Stopwatch()
         text = self.validate(question)
+        yield "status", "searching"
         language = detect_language(text)
         standalone = self._standalone(text, question.history)
         query = standalone if language == "en" else self._translate(standalone, "en")
@@ -86,36 +90,46 @@ class AnswerService:
             yield "done", self._refusal("retrieval", passages, standalone, language, clock)
             return
 
+        yield "status", "writing"
         # Without a model the "standalone" question is only context glued on for retrieval; the
         # answer must still address what was asked now.
         asked = query if self.assistant is not None else text
-        draft_parts: list[str] = []
+        # A translated question's names are the translation's spelling: only those the asker wrote
+        # alike are held against the passages.
+        original = standalone if language != "en" and self.assistant is not None else None
         deltas = self.composer.stream(asked, passages)
+        shown = ""
+        settled: Settled | None = None
         try:
-            for delta in deltas:
-                if not draft_parts:
-                    clock.since_start("first_token")
-                draft_parts.append(delta)
-                if language == "en":
-                    yield "token", delta
+            steps = self.draft_check.follow(
+                _noting_first(deltas, clock), passages, asked, original, clock
+            )
+            for step in steps:
+                if isinstance(step, Settled):
+                    settled = step
+                elif step == "checking":
+                    yield "status", "checking"
+                elif language == "en":
+                    # Each checked sentence as it is kept; the answer is these, joined by spaces.
+                    piece = f" {step.text}" if shown else step.text
+                    shown += piece
+                    if "first_sentence" not in clock.timings:
+                        clock.since_start("first_sentence")
+                    yield "token", AnswerText(piece, step.citations)
         finally:
             # Closed now, not when garbage collected, if our own consumer stops (a client gone
             # mid-answer): the local model's stream holds the model's lock until it is closed.
             close = getattr(deltas, "close", None)
             if close is not None:
                 close()
-        draft = "".join(draft_parts).strip()
-        clock.lap("generate")
 
-        # A translated question's names are the translation's spelling: only those the asker wrote
-        # alike are held against the passages.
-        original = standalone if language != "en" and self.assistant is not None else None
-        settled = self.draft_check.run(draft, passages, asked, original, clock)
+        if settled is None:
+            raise RuntimeError("the check of the draft ended without a verdict")
         kept = settled.kept
         if kept is None:
             reason = settled.refusal_reason or "unsupported"
             refusal = self._refusal(reason, passages, standalone, language, clock)
-            refusal.draft = draft
+            refusal.draft = settled.draft
             refusal.unsupported = settled.checked.unsupported
             yield "done", refusal
             return
@@ -123,13 +137,15 @@ class AnswerService:
         answer = kept.answer
         if language != "en":
             if not nothing_to_translate(answer):
+                yield "status", "translating"
                 translated = self._translate(answer, language)
                 # A translation that loses a marker would lose its citation; one that loses a
                 # name or a number, the answer: the checked English answer is shown instead.
                 if keeps_facts(answer, translated, language):
                     answer = translated
                 clock.lap("translate")
-            yield "token", answer
+            clock.since_start("first_sentence")
+            yield "token", AnswerText(answer, tuple(kept.citations))
         clock.since_start("total")
         yield (
             "done",
@@ -141,7 +157,7 @@ class AnswerService:
                 standalone_question=standalone,
                 language=language,
                 timings_ms=clock.timings,
-                draft=draft,
+                draft=settled.draft,
                 unsupported=settled.checked.unsupported,
                 quoted=kept is settled.quoted,
             ),
@@ -185,3 +201,11 @@ class AnswerService:
             timings_ms=clock.timings,
             refusal_reason=reason,
         )
+
+
+def _noting_first(deltas: Iterator[str], clock: Stopwatch) -> Iterator[str]:
+    """The composer's deltas, with the time of the first one noted as ``first_token``."""
+    for delta in deltas:
+        if "first_token" not in clock.timings:
+            clock.since_start("first_token")
+        yield delta

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from qa_service.answering.answer import Answer, RefusalReason
+from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
 from qa_service.answering.question import Question, Turn
 from qa_service.citations.citation import Citation
 from qa_service.core.schema import Filters
@@ -111,6 +111,24 @@ class AskResponse(BaseModel):
             refusal_reason=answer.refusal_reason,
             quoted=answer.quoted,
         )
+
+
+class StatusOut(BaseModel):
+    """A stream's ``status`` event: what the service is doing now."""
+
+    stage: Stage
+
+
+class TokenOut(BaseModel):
+    """A stream's ``token`` event: answer text that passed the citation check, and the
+    citations its ``[n]`` markers stand for. The ``text`` of all of them, joined, is the answer."""
+
+    text: str
+    citations: list[Citation]
+
+    @classmethod
+    def of(cls, piece: AnswerText) -> "TokenOut":
+        return cls(text=piece.text, citations=list(piece.citations))
 
 
 class ProblemOut(BaseModel):

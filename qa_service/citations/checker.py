@@ -34,10 +34,11 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
-from qa_service.citations.citation import CheckedAnswer, Citation
+from qa_service.citations.citation import CheckedAnswer, CheckedSentence, Citation
 from qa_service.citations.claims import Claim, parse_claims, with_markers
 from qa_service.citations.scoring import share_found, support_score
 from qa_service.core.schema import Passage
@@ -102,53 +103,16 @@ class CitationChecker:
     ) -> CheckedAnswer:
         """``question`` is what the passages were retrieved for; ``original_question``, when it
         was translated into it, what was asked (only names written alike in both are trusted)."""
-        claims = parse_claims(answer)
-        titles = [_Title(passage.title or "") for passage in passages]
-        spans = [
-            _Span(index, start, end, passage.text[start:end], titles[index])
-            for index, passage in enumerate(passages)
-            for start, end in _candidate_spans(passage.text)
-        ]
-        if not claims or not spans:
-            return CheckedAnswer("", [], [claim.text for claim in claims])
-        asked = _Asked(question, spans, original_question)
-        # The sentence is read as the answer to the question: "2018." alone means nothing.
-        texts = [f"{question} {claim.text}".strip() for claim in claims]
-        vectors = self.embedder.embed(texts + [span.text for span in spans])
-        span_vectors = vectors[len(claims) :]
-        similarity = vectors[: len(claims)] @ span_vectors.T
+        check = self.start(passages, question, original_question)
+        for claim in parse_claims(answer):
+            check.add(claim)
+        return check.result()
 
-        numbered: dict[tuple[str, int, int], Citation] = {}
-        sentences: list[str] = []
-        checked = CheckedAnswer("", [])
-        for row, claim in enumerate(claims):
-            found = self._supported(claim, asked, spans, similarity[row])
-            # A small model adds a wrong place to a right sentence ("held in Morocco from May 16
-            # to 18"): the sentence without it is tried, and the place listed as unsupported.
-            shorter = None if found is not None else _without_places(claim, asked)
-            if shorter is not None:
-                vector = self.embedder.embed([f"{question} {shorter.text}".strip()])[0]
-                found = self._supported(shorter, asked, spans, span_vectors @ vector)
-                if found is not None:
-                    checked.unsupported.append(_cut(claim.text, shorter.text))
-                    claim = shorter
-            if found is None:
-                checked.unsupported.append(claim.text)
-                continue
-            kept, best = found
-            checked.corrected += bool(claim.cited) and not set(kept) <= set(claim.cited)
-            markers = []
-            for n in kept:
-                citation = self._citation(passages[n - 1], best[n - 1], len(numbered) + 1)
-                key = (citation.chunk_id, citation.start, citation.end)
-                citation = numbered.setdefault(key, citation)
-                markers.append(citation.n)
-            sentences.append(with_markers(claim.text, sorted(set(markers))))
-        checked.answer = " ".join(sentences)
-        checked.citations = sorted(numbered.values(), key=lambda citation: citation.n)
-        if checked.citations and not self._anchored(asked, checked.citations, passages):
-            return CheckedAnswer("", [], [claim.text for claim in claims])
-        return checked
+    def start(
+        self, passages: Sequence[Passage], question: str = "", original_question: str | None = None
+    ) -> "AnswerCheck":
+        """The check of an answer still being written: its claims are added as they come."""
+        return AnswerCheck(self, passages, question, original_question)
 
     def _supported(
         self, claim: Claim, asked: "_Asked", spans: list["_Span"], similarity: np.ndarray
@@ -165,26 +129,6 @@ class CitationChecker:
         if asked.joins_two and (pair := self._best_pair(sentence, asked, spans, similarity)):
             return [support.passage + 1 for support in pair], {s.passage: s for s in pair}
         return None
-
-    def _anchored(
-        self, asked: "_Asked", citations: list[Citation], passages: Sequence[Passage]
-    ) -> bool:
-        """Whether the documents the answer cites mention what the question is about: every
-        name and number of the question. An answer from another meeting's article ("Tunis"
-        asked, the Lyon article cited) answers another question. A question that asks for two
-        things names both documents' subjects, while the answer may cite one of them: not held
-        to it."""
-        if asked.joins_two or not (asked.anchor_names or asked.anchor_numbers):
-            return True
-        cited = {citation.doc_id for citation in citations}
-        texts: dict[str, str] = {}
-        for passage in passages:
-            if passage.doc_id not in cited or (self.document_text and passage.doc_id in texts):
-                continue
-            text = self.document_text(passage) if self.document_text else passage.text
-            texts[passage.doc_id] = f"{texts.get(passage.doc_id, passage.title or '')}\n{text}"
-        read = "\n".join(texts.values())
-        return asked.anchored_in(words(read), numbers(read))
 
     def _supports(self, support: Support | None) -> bool:
         return support is not None and support.score >= self.min_support
@@ -261,6 +205,134 @@ class CitationChecker:
             end=passage.start + support.end,
             score=round(support.score, 4),
         )
+
+
+class AnswerCheck:
+    """One answer's check, claim by claim in the order they are written: what
+    ``CitationChecker.run`` does to a whole answer, so that a stream can show each sentence as
+    soon as it holds up. A sentence kept now stays kept and keeps its citation numbers: each
+    claim is judged on its own, numbers are given in order, and the documents cited only grow
+    (so once they mention what the question is about, they still do)."""
+
+    def __init__(
+        self,
+        checker: CitationChecker,
+        passages: Sequence[Passage],
+        question: str,
+        original_question: str | None,
+    ) -> None:
+        self.checker = checker
+        self.passages = passages
+        self.question = question
+        self.original_question = original_question
+        self._claims: list[Claim] = []
+        self._kept: list[CheckedSentence] = []
+        self._shown = 0
+        self._numbered: dict[tuple[str, int, int], Citation] = {}
+        self._unsupported: list[str] = []
+        self._corrected = 0
+        self._anchored = False
+        # What the cited documents say, each passage (or whole document) read once.
+        self._read: dict[str, str] = {}
+        self._passages_read: set[int] = set()
+
+    @cached_property
+    def _evidence(self) -> tuple[list["_Span"], np.ndarray, "_Asked"] | None:
+        """Every candidate span, embedded, and what the question asks: made on the first claim,
+        so a draft that says the documents don't say costs nothing here."""
+        titles = [_Title(passage.title or "") for passage in self.passages]
+        spans = [
+            _Span(index, start, end, passage.text[start:end], titles[index])
+            for index, passage in enumerate(self.passages)
+            for start, end in _candidate_spans(passage.text)
+        ]
+        if not spans:
+            return None
+        vectors = self.checker.embedder.embed([span.text for span in spans])
+        return spans, vectors, _Asked(self.question, spans, self.original_question)
+
+    def add(self, claim: Claim) -> None:
+        self._claims.append(claim)
+        if self._evidence is None:
+            return
+        spans, span_vectors, asked = self._evidence
+        found = self._supported(claim, asked, spans, span_vectors)
+        # A small model adds a wrong place to a right sentence ("held in Morocco from May 16
+        # to 18"): the sentence without it is tried, and the place listed as unsupported.
+        shorter = None if found is not None else _without_places(claim, asked)
+        if shorter is not None:
+            found = self._supported(shorter, asked, spans, span_vectors)
+            if found is not None:
+                self._unsupported.append(_cut(claim.text, shorter.text))
+                claim = shorter
+        if found is None:
+            self._unsupported.append(claim.text)
+            return
+        kept, best = found
+        self._corrected += bool(claim.cited) and not set(kept) <= set(claim.cited)
+        cited: dict[int, Citation] = {}
+        for n in kept:
+            citation = CitationChecker._citation(
+                self.passages[n - 1], best[n - 1], len(self._numbered) + 1
+            )
+            citation = self._numbered.setdefault(
+                (citation.chunk_id, citation.start, citation.end), citation
+            )
+            cited[citation.n] = citation
+        markers = sorted(cited)
+        self._kept.append(
+            CheckedSentence(with_markers(claim.text, markers), tuple(cited[n] for n in markers))
+        )
+        self._anchored = self._anchored or self._about_the_question(asked)
+
+    def release(self) -> list[CheckedSentence]:
+        """The sentences kept since the last call, once the documents they cite are about the
+        question; until then none (and, if they never are, none at all)."""
+        if not self._anchored:
+            return []
+        new = self._kept[self._shown :]
+        self._shown = len(self._kept)
+        return new
+
+    def result(self) -> CheckedAnswer:
+        everything = [claim.text for claim in self._claims]
+        if self._evidence is None or (self._kept and not self._anchored):
+            return CheckedAnswer("", [], everything)
+        return CheckedAnswer(
+            " ".join(sentence.text for sentence in self._kept),
+            sorted(self._numbered.values(), key=lambda citation: citation.n),
+            self._unsupported,
+            self._corrected,
+        )
+
+    def _supported(
+        self, claim: Claim, asked: "_Asked", spans: list["_Span"], span_vectors: np.ndarray
+    ) -> tuple[list[int], dict[int, Support]] | None:
+        # The sentence is read as the answer to the question: "2018." alone means nothing.
+        vector = self.checker.embedder.embed([f"{self.question} {claim.text}".strip()])[0]
+        return self.checker._supported(claim, asked, spans, span_vectors @ vector)
+
+    def _about_the_question(self, asked: "_Asked") -> bool:
+        """Whether the documents the answer cites mention what the question is about: every
+        name and number of the question. An answer from another meeting's article ("Tunis"
+        asked, the Lyon article cited) answers another question. A question that asks for two
+        things names both documents' subjects, while the answer may cite one of them: not held
+        to it."""
+        if asked.joins_two or not (asked.anchor_names or asked.anchor_numbers):
+            return True
+        cited = {citation.doc_id for citation in self._numbered.values()}
+        read = self.checker.document_text
+        for index, passage in enumerate(self.passages):
+            if passage.doc_id not in cited or index in self._passages_read:
+                continue
+            self._passages_read.add(index)
+            if read and passage.doc_id in self._read:
+                continue  # the whole document is read already
+            text = read(passage) if read else passage.text
+            earlier = self._read.get(passage.doc_id, passage.title or "")
+            self._read[passage.doc_id] = f"{earlier}\n{text}"
+        everything = "\n".join(self._read.values())
+        return asked.anchored_in(words(everything), numbers(everything))
 
 
 class _Sentence:

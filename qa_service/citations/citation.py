@@ -17,6 +17,14 @@ class Citation:
     score: float
 
 
+@dataclass(frozen=True)
+class CheckedSentence:
+    """A sentence that held up, with its ``[n]`` markers and the citations they stand for."""
+
+    text: str
+    citations: tuple[Citation, ...]
+
+
 @dataclass
 class CheckedAnswer:
     answer: str

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa_service.answering.answer import Answer
+from qa_service.answering.answer import Answer, AnswerText
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
-from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut
+from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut, StatusOut, TokenOut
 from qa_service.api.streaming import iterate_closing
 from qa_service.generation.base import GenerationError
 
@@ -38,18 +38,20 @@ _EVENT = {
     "type": "object",
     "required": ["event", "data"],
     "properties": {
-        "event": {"enum": ["token", "citations", "done", "error"]},
+        "event": {"enum": ["status", "token", "citations", "done", "error"]},
         "data": {
             "type": "string",
             "contentMediaType": "application/json",
-            "description": 'token: {"text": str}; citations: [Citation]; done: the /v1/ask '
-            'body; error: {"detail": str}',
+            "description": 'status: {"stage": "searching" | "writing" | "checking" | '
+            '"translating"}; token: {"text": str, "citations": [Citation]}, text that passed '
+            "the citation check; citations: [Citation]; done: the /v1/ask body; error: "
+            '{"detail": str}',
         },
     },
 }
 _EVENTS: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "`token` events, one `citations`, then `done` (or `error`)",
+        "description": "`status` and `token` events, one `citations`, then `done` (or `error`)",
         "content": {"text/event-stream": {"schema": _EVENT}},
     },
 }
@@ -67,9 +69,10 @@ def ask(question: QuestionDep, answerer: AnswererDep) -> AskResponse:
 
 @router.post("/ask/stream", response_class=EventSourceResponse, responses=_EVENTS | _ERRORS)
 async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourceResponse:
-    """The same answer as Server-Sent Events: ``token`` deltas, then one ``citations``
-    event, then ``done`` with the whole response body of ``/v1/ask``. Bad questions fail
-    before the stream opens, with a proper 422."""
+    """The same answer as Server-Sent Events: ``status`` events as the work moves on,
+    ``token`` events with the answer's text once each sentence has passed the citation check
+    (never text that did not), one ``citations`` event, then ``done`` with the whole response
+    body of ``/v1/ask``. Bad questions fail before the stream opens, with a proper 422."""
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
@@ -80,8 +83,10 @@ async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourc
                         citations = response.model_dump(mode="json")["citations"]
                         yield ServerSentEvent(json.dumps(citations), event="citations")
                         yield ServerSentEvent(response.model_dump_json(), event="done")
+                    elif isinstance(value, AnswerText):
+                        yield ServerSentEvent(TokenOut.of(value).model_dump_json(), event=kind)
                     else:
-                        yield ServerSentEvent(json.dumps({"text": value}), event=kind)
+                        yield ServerSentEvent(StatusOut(stage=value).model_dump_json(), event=kind)
         except GenerationError:
             logger.exception("the language model failed mid-stream")
             yield ServerSentEvent(json.dumps({"detail": MODEL_UNAVAILABLE}), event="error")
