@@ -98,7 +98,7 @@ class AnswerService:
         # alike are held against the passages.
         original = standalone if language != "en" and self.assistant is not None else None
         deltas = self.composer.stream(asked, passages)
-        shown = ""
+        sent_any = False
         settled: Settled | None = None
         try:
             steps = self.draft_check.follow(
@@ -111,11 +111,13 @@ class AnswerService:
                     yield "status", "checking"
                 elif language == "en":
                     # Each checked sentence as it is kept; the answer is these, joined by spaces.
-                    piece = f" {step.text}" if shown else step.text
-                    shown += piece
-                    if "first_sentence" not in clock.timings:
+                    if not sent_any:
                         clock.since_start("first_sentence")
-                    yield "token", AnswerText(piece, step.citations)
+                    yield (
+                        "token",
+                        AnswerText(f" {step.text}" if sent_any else step.text, step.citations),
+                    )
+                    sent_any = True
         finally:
             # Closed now, not when garbage collected, if our own consumer stops (a client gone
             # mid-answer): the local model's stream holds the model's lock until it is closed.
