@@ -62,6 +62,18 @@ def test_the_shipped_interpol_news_set() -> None:
     assert text is not None and "Hammouchi" in text
 
 
+def test_the_shipped_procedural_set_answers_from_its_own_frozen_docs() -> None:
+    dataset = load_dataset(REPO / "eval" / "datasets" / "qa-service-docs")
+    assert len(dataset.questions) == 45 and dataset.answerable == 34
+    for item in dataset.questions:
+        assert bool(item.answers) == bool(item.sources) == item.answerable, item.id
+        texts = [dataset.corpus.document_text(source) for source in item.sources]
+        assert all(text is not None for text in texts), item.id
+        read = "\n".join(text or "" for text in texts).lower()
+        # Gold answers are verbatim substrings of their sources: substring scoring is fair.
+        assert all(answer.lower() in read for answer in item.answers), item.id
+
+
 def test_beir_layout_is_retrieval_only(tmp_path: Path) -> None:
     write_jsonl(
         tmp_path / "corpus.jsonl",
