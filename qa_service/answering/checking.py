@@ -15,7 +15,7 @@ from typing import Literal
 from qa_service.answering.answer import RefusalReason
 from qa_service.answering.compose import Composer
 from qa_service.answering.timing import Stopwatch
-from qa_service.citations.checker import AnswerCheck, CitationChecker
+from qa_service.citations.checker import CitationChecker
 from qa_service.citations.citation import CheckedAnswer, CheckedSentence
 from qa_service.citations.claims import parse_claims
 from qa_service.core.schema import Passage
@@ -123,14 +123,9 @@ class DraftCheck:
             quote = "".join(self.fallback.stream(question, passages))
             if not self.prompts.is_refusal(quote):
                 quoting = self.checker.start(passages, question, original_question)
-                quoted = _checked_whole(quoting, quote)
+                quoting.add_text(quote)
+                quoted = quoting.result()
                 yield from quoting.release()
             if stopwatch:
                 stopwatch.lap("fallback")
         yield Settled(draft, checked, quoted, declined)
-
-
-def _checked_whole(check: AnswerCheck, text: str) -> CheckedAnswer:
-    for claim in parse_claims(text):
-        check.add(claim)
-    return check.result()

@@ -104,8 +104,7 @@ class CitationChecker:
         """``question`` is what the passages were retrieved for; ``original_question``, when it
         was translated into it, what was asked (only names written alike in both are trusted)."""
         check = self.start(passages, question, original_question)
-        for claim in parse_claims(answer):
-            check.add(claim)
+        check.add_text(answer)
         return check.result()
 
     def start(
@@ -284,6 +283,11 @@ class AnswerCheck:
             CheckedSentence(with_markers(claim.text, markers), tuple(cited[n] for n in markers))
         )
         self._anchored = self._anchored or self._about_the_question(asked)
+
+    def add_text(self, text: str) -> None:
+        """Every claim of ``text``, in order."""
+        for claim in parse_claims(text):
+            self.add(claim)
 
     def release(self) -> list[CheckedSentence]:
         """The sentences kept since the last call, once the documents they cite are about the
