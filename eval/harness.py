@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,11 +19,13 @@ from eval.metrics import (
     retrieval_scores,
     summarize,
 )
-from eval.pipelines import SharedParts, build_pipeline
+from eval.pipelines import Pipeline, SharedParts, build_pipeline
+from eval.recheck import CheckParts, ablate
 from eval.report import render_report
 from eval.run import run_questions
 from eval.score import score_question
 from ingest.pipeline import Progress
+from qa_service.answering.service import AnswerService
 from qa_service.core.files import write_atomically
 
 
@@ -43,6 +45,8 @@ class EvalOptions:
     limit: int | None = None
     baseline: Path | None = None
     gate: Path | None = None
+    # Re-check the first configuration's drafts with each citation rule off in turn.
+    ablation: bool = False
 
 
 @dataclass
@@ -61,9 +65,12 @@ def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = No
     baseline = _read_json(options.baseline) if options.baseline else None
     dataset = load_dataset(options.dataset, options.sample, options.limit)
     retrieval_only = options.retrieval_only or not dataset.has_answers
-    runs = [
+    evaluated = [
         _evaluate_config(name, dataset, base, retrieval_only, stages) for name in options.configs
     ]
+    runs = [run for run, _ in evaluated]
+    if options.ablation and not retrieval_only:
+        runs[0]["ablation"] = _ablation(runs[0], evaluated[0][1], base)
     results: dict[str, Any] = {
         "dataset": _describe_dataset(dataset, options.dataset),
         "mode": "retrieval-only" if retrieval_only else "answers",
@@ -85,7 +92,7 @@ def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = No
 
 def _evaluate_config(
     name: str, dataset: Dataset, base: SharedParts, retrieval_only: bool, stages: Stages | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Pipeline]:
     pipeline = build_pipeline(name, base, dataset.name, dataset.corpus.fingerprint)
     ingested = dataset.corpus.ingest(
         pipeline.ingestor, stages.stage(f"{name}: ingesting") if stages else None
@@ -120,7 +127,30 @@ def _evaluate_config(
         "metrics": summarize(records, retrieval),
         "confidence_intervals": confidence_intervals(per_question_values(records, retrieval)),
         "per_question": records,
-    }
+    }, pipeline
+
+
+def _ablation(run: dict[str, Any], pipeline: Pipeline, base: SharedParts) -> list[dict[str, Any]]:
+    """Each rule's effect on this run: its drafts re-checked with the rule off
+    (``eval.recheck.ablate``), as rows of the same measures the run reports."""
+    answerer = pipeline.answerer
+    if not isinstance(answerer, AnswerService):
+        raise ValueError(
+            f"the {pipeline.name} configuration checks no citations: nothing to ablate"
+        )
+    checker = answerer.draft_check.checker
+    parts = CheckParts(
+        pipeline.retriever.inner,
+        base.embedder,
+        answerer.top_k,
+        document_text=checker.document_text,
+        fallback=answerer.fallback,
+        prompts=answerer.prompts,
+    )
+    return [
+        asdict(outcome)
+        for outcome in ablate(run, parts, checker.min_support, off=checker.rules.off)
+    ]
 
 
 def _describe_dataset(dataset: Dataset, folder: Path) -> dict[str, Any]:
@@ -147,6 +177,7 @@ def _describe_settings(base: SharedParts) -> dict[str, Any]:
         "min_support": settings.min_support,
         "quote_fallback": settings.quote_fallback and settings.llm != "extractive",
         "quote_min_score": settings.quote_min_score,
+        "check_rules_off": sorted(settings.check_rules_off),
     }
 
 

@@ -116,6 +116,7 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         # or was refused, and what ``qa calibrate`` re-checks at other thresholds.
         draft=answer.draft,
         unsupported=list(answer.unsupported),
+        checks=[asdict(check) for check in answer.checks],
         citations=[{**asdict(citation), "quote_exact": exact} for citation, exact in quotes],
         passages=[passage.doc_id for passage in answer.passages],
         latency_ms=answer.timings_ms.get("total"),

@@ -3,7 +3,7 @@
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -53,9 +53,14 @@ def settings() -> Settings:
         fail(f"bad configuration: {'; '.join(problems)}")
 
 
-def services(collection: str | None = None) -> Services:
+def services(collection: str | None = None, rules_off: Sequence[str] = ()) -> Services:
+    """The composition root, with ``rules_off`` added to the rules the settings turn off."""
+    configured = settings()
+    if rules_off:
+        off = [*configured.check_rules_off, *rules_off]
+        configured = configured.model_copy(update={"check_rules_off": off})
     try:
-        return Services(settings(), collection)
+        return Services(configured, collection)
     except (ValueError, OfflineResourceError) as error:
         fail(f"bad configuration: {error}")
 
@@ -265,6 +270,20 @@ def evaluate(
         int | None, typer.Option(help="N answerable + N unanswerable, fixed seed.", min=1)
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            help="Citation-check rules to turn off for this run, e.g. "
+            "-quote_fallback,-names_in_span (docs/citations.md).",
+        ),
+    ] = None,
+    ablation: Annotated[
+        bool,
+        typer.Option(
+            "--ablation",
+            help="Also re-check the drafts with each rule off in turn (the report's table).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Measure retrieval, answers, citations, refusals and latency on a dataset."""
@@ -283,8 +302,9 @@ def evaluate(
         limit=limit,
         baseline=baseline,
         gate=gate,
+        ablation=ablation,
     )
-    qa = services()
+    qa = services(rules_off=guarded(lambda: _rules_off(rules)) if rules else ())
     try:
         with ConsoleStages(err) as stages:
             outcome = guarded(lambda: run_evaluation(options, qa, stages))
@@ -316,6 +336,16 @@ def evaluate(
         raise typer.Exit(3)
     if outcome.gate_failures is not None and not as_json:
         out.print("gate passed")
+
+
+def _rules_off(text: str) -> list[str]:
+    """``"-a,-b"`` -> ``["a", "b"]``: each rule named with a leading minus, to say it goes off."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or not all(item.startswith("-") for item in items):
+        raise ValueError(
+            f"--rules {text!r}: name each rule to turn off with a minus, e.g. -quote_fallback"
+        )
+    return [item[1:] for item in items]
 
 
 def _print_evaluation(results: dict[str, Any]) -> None:
@@ -358,8 +388,8 @@ def calibrate(
     as_json: JsonOption = False,
 ) -> None:
     """Re-check a run's drafts at other QA_MIN_SUPPORT thresholds (the model is not asked)."""
-    from eval.calibrate import DEFAULT_THRESHOLDS
-    from eval.calibrate import calibrate as replay
+    from eval.recheck import DEFAULT_THRESHOLDS, CheckParts
+    from eval.recheck import calibrate as recheck
 
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
@@ -374,18 +404,15 @@ def calibrate(
             f"collection {results['collection']} is empty here: calibrate with the QA_DATA_DIR "
             "(or QA_CHROMA_URL) the evaluation used"
         )
-    outcomes = guarded(
-        lambda: replay(
-            results,
-            qa.retriever,
-            qa.embedder,
-            qa.settings.top_k,
-            values,
-            document_text=qa.store.document_text,
-            fallback=qa.quoter if quoting else None,
-            prompts=qa.prompts,
-        )
+    parts = CheckParts(
+        qa.retriever,
+        qa.embedder,
+        qa.settings.top_k,
+        document_text=qa.store.document_text,
+        fallback=qa.quoter if quoting else None,
+        prompts=qa.prompts,
     )
+    outcomes = guarded(lambda: recheck(results, parts, values, qa.rules))
     if as_json:
         print_json([asdict(outcome) for outcome in outcomes])
         return

@@ -12,6 +12,7 @@ from qa_service.answering.compose import Composer, ExtractiveComposer, Generativ
 from qa_service.answering.service import AnswerService
 from qa_service.api.main import create_app
 from qa_service.citations.checker import CitationChecker
+from qa_service.citations.rules import RuleSet
 from qa_service.core.config import Settings
 from qa_service.core.offline import enforce_offline
 from qa_service.embedders.base import Embedder
@@ -46,6 +47,8 @@ class Services:
         self._embedder = embedder
         self._generator = generator
         self._retriever = retriever
+        # Checked now: a misspelt rule name stops the service before it answers anything.
+        self.rules = RuleSet(off=settings.check_rules_off)
         enforce_offline(settings.cache_dir)
 
     @cached_property
@@ -114,6 +117,7 @@ class Services:
             self.embedder,
             min_support=self.settings.min_support,
             document_text=self.store.document_text,
+            rules=self.rules,
         )
 
     @cached_property

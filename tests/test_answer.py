@@ -132,6 +132,13 @@ def test_a_sentence_that_does_not_hold_up_is_never_sent(answering: Services) -> 
         "He was accompanied by 45 ministers from Brazil.",
         "The meeting ended with a dinner.",
     ]
+    # The verdict trail: which rule kept or dropped each sentence, and why.
+    first, second, third = answer.checks
+    assert (first.kept, first.rule) == (True, "support")
+    assert first.reason.startswith("passage ") and " scores " in first.reason
+    assert (second.kept, second.rule) == (False, "numbers_in_span")
+    assert second.reason.endswith('the span lacks "45"')
+    assert not third.kept and all(check.source == "draft" for check in answer.checks)
     # The kept sentence went out while the model was still writing the rest.
     assert written_at_first_token is not None and written_at_first_token < len(typist.draft)
     assert "first_sentence" in answer.timings_ms and "first_token" in answer.timings_ms
@@ -193,6 +200,10 @@ def test_a_draft_that_holds_up_nowhere_falls_back_to_a_quote(answering: Services
     # What the model wrote, and why it was not used, stay on record.
     assert answer.draft == RESTATED
     assert answer.unsupported == ["The Moroccan delegation at the Lyon meeting was chaired."]
+    draft_checks = [check for check in answer.checks if check.source == "draft"]
+    quote_checks = [check for check in answer.checks if check.source == "quote"]
+    assert [check.kept for check in draft_checks] == [False]
+    assert quote_checks and all(check.kept for check in quote_checks)
 
 
 def test_without_the_fallback_an_unsupported_draft_is_refused(answering: Services) -> None:

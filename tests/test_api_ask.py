@@ -53,6 +53,11 @@ def test_ask_returns_the_contract_shape(client: TestClient) -> None:
     assert {"answer", "refused", "citations", "passages", "timings_ms"} <= set(body)
     assert not body["refused"] and "Lyon" in body["answer"]
     assert body["refusal_reason"] is None
+    # The verdict on each sentence checked, as in CONTRACT.md.
+    assert body["checks"] and all(
+        set(check) == {"sentence", "kept", "rule", "reason", "source"} for check in body["checks"]
+    )
+    assert any(check["kept"] and check["rule"] == "support" for check in body["checks"])
     for citation in body["citations"]:
         assert set(citation) == {
             "n",

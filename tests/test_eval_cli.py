@@ -136,3 +136,32 @@ def test_retrieval_only_datasets_measure_retrieval_alone(
     assert "answer" not in results["per_question"][0]
     assert read_json(outcome.results_path) == results
     assert "not generated" in outcome.report_path.read_text(encoding="utf-8")
+
+
+def test_rules_turned_off_and_the_ablation_table(
+    dataset: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run = qa("eval", str(dataset), "--out", str(out), "--rules", "-join_two_passages",
+             "--ablation", env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    results = read_json(out / "results.json")
+    assert results["settings"]["check_rules_off"] == ["join_two_passages"]
+    # Each question records the verdict on each sentence checked.
+    checks = results["per_question"][0]["checks"]
+    assert checks and {"sentence", "kept", "rule", "reason", "source"} <= set(checks[0])
+    assert any(check["kept"] for check in checks)
+    rows = results["ablation"]
+    # Every rule in force (less the one the run had off), then each other rule off in turn.
+    assert rows[0]["rule"] is None and "join_two_passages" not in [r["rule"] for r in rows]
+    assert {row["rule"] for row in rows[1:]} >= {"numbers_in_span", "quote_fallback"}
+    # The re-check with every rule in force is the run itself.
+    assert rows[0]["answerable_refused"] == results["metrics"]["refusal"]["false_refusal_rate"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Rules of the citation check" in report and "numbers_in_span" in report
+    assert "checks: " in report and "kept</span>" in report
+
+    for wrong, said in ((["--rules", "quote_fallback"], "with a minus"),
+                        (["--rules", "-no_such_rule"], "unknown rule no_such_rule")):  # fmt: skip
+        refused = qa("eval", str(dataset), "--out", str(out), *wrong, env=env)
+        assert refused.returncode == 1 and said in refused.stderr, refused.stderr

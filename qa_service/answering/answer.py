@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
-from qa_service.citations.citation import Citation
+from qa_service.citations.citation import Citation, SentenceCheck
 from qa_service.core.schema import Passage
 
 RefusalReason = Literal["retrieval", "composer", "unsupported"]
@@ -28,6 +28,9 @@ class Answer:
     # The model's answer did not hold up and this one quotes the passage sentences closest to
     # the question instead (see ``answering.checking.DraftCheck``).
     quoted: bool = False
+    # The verdict on each sentence checked (the draft's, then the quote's): kept or dropped, by
+    # which rule and why.
+    checks: list[SentenceCheck] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

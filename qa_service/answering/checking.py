@@ -16,8 +16,9 @@ from qa_service.answering.answer import RefusalReason
 from qa_service.answering.compose import Composer
 from qa_service.answering.timing import Stopwatch
 from qa_service.citations.checker import CitationChecker
-from qa_service.citations.citation import CheckedAnswer, CheckedSentence
+from qa_service.citations.citation import CheckedAnswer, CheckedSentence, SentenceCheck
 from qa_service.citations.claims import parse_claims
+from qa_service.citations.rules import QUOTE_FALLBACK
 from qa_service.core.schema import Passage
 from qa_service.generation.prompts import Prompts
 
@@ -43,6 +44,11 @@ class Settled:
         if self.checked.supported:
             return self.checked
         return self.quoted if self.quoted is not None and self.quoted.supported else None
+
+    @property
+    def checks(self) -> list[SentenceCheck]:
+        """The verdict on each sentence of the draft, then of the quote when it was checked."""
+        return self.checked.checks + (self.quoted.checks if self.quoted is not None else [])
 
     @property
     def refusal_reason(self) -> RefusalReason | None:
@@ -119,10 +125,11 @@ class DraftCheck:
         if stopwatch:
             stopwatch.lap("check")
         quoted = None
-        if not declined and not checked.supported and self.fallback is not None:
-            quote = "".join(self.fallback.stream(question, passages))
+        fallback = self.fallback if self.checker.rules.on(QUOTE_FALLBACK.name) else None
+        if not declined and not checked.supported and fallback is not None:
+            quote = "".join(fallback.stream(question, passages))
             if not self.prompts.is_refusal(quote):
-                quoting = self.checker.start(passages, question, original_question)
+                quoting = self.checker.start(passages, question, original_question, "quote")
                 quoting.add_text(quote)
                 quoted = quoting.result()
                 yield from quoting.release()

@@ -133,6 +133,7 @@ class AnswerService:
             refusal = self._refusal(reason, passages, standalone, language, clock)
             refusal.draft = settled.draft
             refusal.unsupported = settled.checked.unsupported
+            refusal.checks = settled.checks
             yield "done", refusal
             return
 
@@ -162,6 +163,7 @@ class AnswerService:
                 draft=settled.draft,
                 unsupported=settled.checked.unsupported,
                 quoted=kept is settled.quoted,
+                checks=settled.checks,
             ),
         )
 

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
 from qa_service.answering.question import Question, Turn
-from qa_service.citations.citation import Citation
+from qa_service.citations.citation import Citation, SentenceCheck
 from qa_service.core.schema import Filters
 
 
@@ -95,6 +95,13 @@ class AskResponse(BaseModel):
         "quotes the passage sentences closest to the question",
     )
 
+    checks: list[SentenceCheck] = Field(
+        default_factory=list,
+        description="the verdict on each sentence of the draft (then of the quote, when the "
+        "draft did not hold up): kept or dropped, by which rule (support: the support measure "
+        "alone) and why; the rules are listed in docs/citations.md",
+    )
+
     @classmethod
     def of(cls, answer: Answer) -> "AskResponse":
         return cls(
@@ -110,6 +117,7 @@ class AskResponse(BaseModel):
             language=answer.language,
             refusal_reason=answer.refusal_reason,
             quoted=answer.quoted,
+            checks=answer.checks,
         )
 
 

@@ -1,6 +1,7 @@
 """What a checked answer cites: the exact words of a document that support each claim."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,26 @@ class CheckedSentence:
     citations: tuple[Citation, ...]
 
 
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The verdict on one sentence of a draft (or of the fallback's quote): kept or dropped, by
+    which rule (``support`` when the measure alone decided) and why."""
+
+    sentence: str
+    kept: bool
+    rule: str
+    reason: str
+    source: Literal["draft", "quote"] = "draft"
+
+
 @dataclass
 class CheckedAnswer:
     answer: str
     citations: list[Citation]
     unsupported: list[str] = field(default_factory=list)
     corrected: int = 0  # citation numbers moved to the passage that supports the sentence
+    # One verdict per sentence checked, in order.
+    checks: list[SentenceCheck] = field(default_factory=list)
 
     @property
     def supported(self) -> bool:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # When no sentence of the model's answer holds up, answer with the passage sentences closest
     # to the question, quoted (checked like any answer), rather than refuse: docs/evaluation.md.
     quote_fallback: bool = True
+    # Rules of the citation checker turned off, by name (docs/citations.md lists them); for
+    # measuring what each one is worth (``qa eval --rules``) more than for serving.
+    # Comma-separated.
+    check_rules_off: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How close to the question (0.5 word overlap + 0.5 cosine) the best passage sentence must be
     # for the extractive composer, and the fallback, to quote it (docs/evaluation.md).
     quote_min_score: float = Field(0.35, ge=-1.0, le=1.0)
@@ -98,11 +102,11 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "check_rules_off", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [host.strip() for host in value.split(",") if host.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("collection")

@@ -1,14 +1,16 @@
-"""Calibrating ``QA_MIN_SUPPORT``: the drafts of a ``qa eval`` run re-checked at other thresholds.
+"""The drafts of a ``qa eval`` run checked again under other settings; the model is not asked.
 
-The model is not asked again. Each recorded draft is checked against the passages retrieved
-again for its recorded query (retrieval is deterministic) at every threshold; questions refused
-before the check (by retrieval, or by the model saying the documents don't say) stay refused.
-A threshold trades answerable questions refused against unanswerable ones answered; the
-calibration set is a run over ClapNQ, whose unanswerable questions come with passages from the
-same article (docs/evaluation.md).
+Each recorded draft is checked against the passages retrieved again for its recorded query
+(retrieval is deterministic); questions refused before the check (by retrieval, or by the model
+saying the documents don't say) stay refused. Two uses:
+- ``calibrate``: other ``QA_MIN_SUPPORT`` thresholds. A threshold trades answerable questions
+  refused against unanswerable ones answered; the calibration set is a run over ClapNQ, whose
+  unanswerable questions come with passages from the same article (docs/evaluation.md);
+- ``ablate``: each rule of the citation checker turned off in turn (``citations.rules``), so a
+  rule shows what it is worth on every dataset (the report's ablation table).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from statistics import mean
 from typing import Any
@@ -19,19 +21,21 @@ from eval.score import best_f1, contains_gold
 from qa_service.answering.checking import DraftCheck
 from qa_service.answering.compose import Composer
 from qa_service.citations.checker import CitationChecker
+from qa_service.citations.rules import RULES, RuleSet
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder, Vectors
 from qa_service.generation.prompts import Prompts
 from qa_service.retrieval.base import Retriever
 
 DEFAULT_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
-# Refused before any sentence was checked: no threshold changes these.
+# Refused before any sentence was checked: no threshold or rule changes these.
 _REFUSED_UNCHECKED = {"retrieval", "composer"}
 
 
 @dataclass(frozen=True)
-class ThresholdOutcome:
-    min_support: float
+class Rechecked:
+    """What a run's drafts come to under one setting."""
+
     answerable_refused: float | None
     unanswerable_refused: float | None
     # Cited documents among the gold sources, over the answered answerable questions.
@@ -41,6 +45,30 @@ class ThresholdOutcome:
     # English: a translated question's gold answers may be in its own language.
     answer_f1: float | None = None
     answer_contains: float | None = None
+
+
+@dataclass(frozen=True)
+class ThresholdOutcome(Rechecked):
+    min_support: float = 0.0
+
+
+@dataclass(frozen=True)
+class RuleOutcome(Rechecked):
+    # The rule turned off; None for every rule in force.
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckParts:
+    """What a check is made of, besides the threshold and the rules."""
+
+    retriever: Retriever
+    embedder: Embedder
+    top_k: int
+    document_text: Callable[[Passage], str] | None = None
+    # The quote fallback's composer, when the run used it.
+    fallback: Composer | None = None
+    prompts: Prompts | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +84,7 @@ class _Replay:
 
 
 class MemoEmbedder(Embedder):
-    """Embeds each distinct text once: every threshold re-checks the same sentences and spans."""
+    """Embeds each distinct text once: every setting re-checks the same sentences and spans."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
@@ -76,37 +104,61 @@ class MemoEmbedder(Embedder):
 
 def calibrate(
     results: dict[str, Any],
-    retriever: Retriever,
-    embedder: Embedder,
-    top_k: int,
+    parts: CheckParts,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-    document_text: Callable[[Passage], str] | None = None,
-    fallback: Composer | None = None,
-    prompts: Prompts | None = None,
+    rules: RuleSet | None = None,
 ) -> list[ThresholdOutcome]:
     """The refusal rates and citation precision the run would have had at each threshold.
 
     Each draft goes through the service's own check (``answering.checking.DraftCheck``): with
-    ``fallback``, a draft with no supported sentence is replaced by its quote, as the service
-    does (``QA_QUOTE_FALLBACK``); ``prompts`` tell a refusal (default: the project's)."""
+    ``parts.fallback``, a draft with no supported sentence is replaced by its quote, as the
+    service does (``QA_QUOTE_FALLBACK``)."""
+    replays = _replays(results, parts)
+    memo = MemoEmbedder(parts.embedder)
+    return [
+        ThresholdOutcome(
+            **vars(_outcome(replays, _draft_check(parts, memo, threshold, rules or RuleSet()))),
+            min_support=threshold,
+        )
+        for threshold in thresholds
+    ]
+
+
+def ablate(
+    results: dict[str, Any],
+    parts: CheckParts,
+    min_support: float,
+    off: Iterable[str] = (),
+) -> list[RuleOutcome]:
+    """The run with every rule in force (less ``off``, those the run had off), then with each
+    other rule turned off in turn."""
+    replays = _replays(results, parts)
+    memo = MemoEmbedder(parts.embedder)
+    already = frozenset(off)
+    outcomes = []
+    for rule in [None, *(name for name in RULES if name not in already)]:
+        rules = RuleSet(off=already | ({rule} if rule else set()))
+        outcome = _outcome(replays, _draft_check(parts, memo, min_support, rules))
+        outcomes.append(RuleOutcome(**vars(outcome), rule=rule))
+    return outcomes
+
+
+def _draft_check(
+    parts: CheckParts, embedder: Embedder, min_support: float, rules: RuleSet
+) -> DraftCheck:
+    checker = CitationChecker(
+        embedder, min_support=min_support, document_text=parts.document_text, rules=rules
+    )
+    return DraftCheck(checker, parts.prompts or Prompts(), parts.fallback)
+
+
+def _replays(results: dict[str, Any], parts: CheckParts) -> list[_Replay]:
     records = [record for record in results["per_question"] if "answer" in record]
     if not records:
         raise ValueError("the results hold no answers: run qa eval without --retrieval-only")
     if any("draft" not in record for record in records):
         raise ValueError("the results record no drafts: run qa eval again with this version")
-    replays = [_replay(record, retriever, top_k) for record in records]
-    memo = MemoEmbedder(embedder)
-    prompts = prompts or Prompts()
-    return [
-        _outcome(
-            replays,
-            DraftCheck(
-                CitationChecker(memo, min_support=t, document_text=document_text), prompts, fallback
-            ),
-            t,
-        )
-        for t in thresholds
-    ]
+    return [_replay(record, parts.retriever, parts.top_k) for record in records]
 
 
 def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay:
@@ -125,9 +177,7 @@ def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay
     )
 
 
-def _outcome(
-    replays: Sequence[_Replay], draft_check: DraftCheck, threshold: float
-) -> ThresholdOutcome:
+def _outcome(replays: Sequence[_Replay], draft_check: DraftCheck) -> Rechecked:
     refused_answerable: list[bool] = []
     refused_unanswerable: list[bool] = []
     precisions: list[float] = []
@@ -148,8 +198,7 @@ def _outcome(
         if replay.answerable and replay.golds:
             f1s.append(best_f1(answer, replay.golds))
             contains.append(contains_gold(answer, replay.golds))
-    return ThresholdOutcome(
-        min_support=threshold,
+    return Rechecked(
         answerable_refused=_share(refused_answerable),
         unanswerable_refused=_share(refused_unanswerable),
         citation_precision=round(mean(precisions), 4) if precisions else None,

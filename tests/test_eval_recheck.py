@@ -1,11 +1,13 @@
-"""Re-checking a run's drafts at other thresholds, on the interpol-news corpus."""
+"""Re-checking a run's drafts at other thresholds and with rules off, on interpol-news."""
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from eval.calibrate import calibrate
+from eval.recheck import CheckParts, ablate, calibrate
 from qa_service.answering.compose import ExtractiveComposer
+from qa_service.citations.rules import RULES
 from qa_service.services import Services
 from tests.conftest import INTERPOL_NEWS
 
@@ -16,6 +18,10 @@ LYON = "000_bacf7507a92bc4d7.txt"
 def indexed(extractive: Services) -> Services:
     extractive.ingestor.run([INTERPOL_NEWS])
     return extractive
+
+
+def parts(services: Services, fallback: ExtractiveComposer | None = None) -> CheckParts:
+    return CheckParts(services.retriever, services.embedder, 5, fallback=fallback)
 
 
 def record(question: str, draft: str, answerable: bool, **fields: Any) -> dict[str, Any]:
@@ -58,7 +64,7 @@ RUN = {
 
 
 def test_thresholds_trade_answered_against_refused(indexed: Services) -> None:
-    low, high = calibrate(RUN, indexed.retriever, indexed.embedder, 5, [0.0, 0.99])
+    low, high = calibrate(RUN, parts(indexed), [0.0, 0.99])
     assert (low.min_support, high.min_support) == (0.0, 0.99)
     assert low.answerable_refused == 0.0 and low.citation_precision == 1.0
     assert low.unanswerable_refused == 0.5 and low.answered == 2
@@ -71,10 +77,10 @@ def test_results_without_drafts_are_refused_clearly(indexed: Services) -> None:
         "per_question": [{k: v for k, v in r.items() if k != "draft"} for r in RUN["per_question"]]
     }
     with pytest.raises(ValueError, match="no drafts"):
-        calibrate(old, indexed.retriever, indexed.embedder, 5)
+        calibrate(old, parts(indexed))
     retrieval_only = {"per_question": [{"question": "q", "answerable": True}]}
     with pytest.raises(ValueError, match="retrieval-only"):
-        calibrate(retrieval_only, indexed.retriever, indexed.embedder, 5)
+        calibrate(retrieval_only, parts(indexed))
 
 
 def test_the_quote_fallback_is_replayed_as_the_service_does_it(indexed: Services) -> None:
@@ -82,12 +88,24 @@ def test_the_quote_fallback_is_replayed_as_the_service_does_it(indexed: Services
     draft = "The delegation was led [1]."
     restated = {"per_question": [record(question, draft, True, gold_answers=["Hammouchi"])]}
     fallback = ExtractiveComposer(indexed.embedder, indexed.prompts)
-    (without,) = calibrate(restated, indexed.retriever, indexed.embedder, 5, [0.5])
-    (quoting,) = calibrate(
-        restated, indexed.retriever, indexed.embedder, 5, [0.5], fallback=fallback
-    )
+    (without,) = calibrate(restated, parts(indexed), [0.5])
+    (quoting,) = calibrate(restated, parts(indexed, fallback), [0.5])
     assert without.answerable_refused == 1.0 and without.answered == 0
     assert without.answer_contains == 0.0 and without.answer_f1 == 0.0
     assert quoting.answerable_refused == 0.0 and quoting.citation_precision == 1.0
     # The quote names the man who led the delegation.
     assert quoting.answer_contains == 1.0 and quoting.answer_f1 is not None
+
+
+def test_ablation_turns_each_rule_off_in_turn(indexed: Services) -> None:
+    # The right sentence with a citation number no passage has: kept only by moving it.
+    question = "Who led the Moroccan delegation at the MENA police chiefs meeting in Lyon?"
+    draft = "Abdellatif Hammouchi led the Moroccan delegation [9]."
+    run = {"per_question": [record(question, draft, True, gold_answers=["Hammouchi"])]}
+    outcomes = ablate(run, parts(indexed), 0.5, off=["quote_fallback"])
+    assert [o.rule for o in outcomes] == [None, *(r for r in RULES if r != "quote_fallback")]
+    by_rule = {o.rule: o for o in outcomes}
+    assert by_rule[None].answerable_refused == 0.0 and by_rule[None].answer_contains == 1.0
+    assert by_rule["cite_the_supporting_passage"].answerable_refused == 1.0
+    # A rule that guards against something else leaves this answer as it is.
+    assert by_rule["event_beside_count"] == replace(by_rule[None], rule="event_beside_count")
