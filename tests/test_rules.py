@@ -81,11 +81,24 @@ def test_answer_type_rules(rule: str, question: str, answers: str, does_not: str
     assert judge(rule, "What was discussed?", does_not, span) is None
 
 
-def test_person_for_who_does_not_take_a_country_or_a_month_for_a_person() -> None:
-    span = "Croatia sent its delegation in November."
-    for claim in ("Croatia sent it.", "It came in November."):
+def test_person_for_who_reads_people_from_the_parse_not_from_capitals() -> None:
+    span = "Croatia sent its delegation in November. George Stone led it in Lyon."
+    for claim in ("Croatia sent it.", "It came in November.", "It was led in Lyon."):
         verdict = judge("person_for_who", "Who is the delegate?", claim, span)
-        assert verdict is not None and not verdict.ok
+        assert verdict is not None and not verdict.ok, claim
+    # A first name that starts like a country's ("George", "Georgia") is still someone's.
+    assert judge("person_for_who", "Who is the delegate?", "George Stone led it.", span) == (
+        Verdict(True)
+    )
+
+
+def test_country_for_which_country_takes_a_country_opening_a_sentence() -> None:
+    # spaCy's small model reads "Morocco" here as an organisation; the ISO list does not.
+    span = "Morocco hosted the meeting in Rabat."
+    verdict = judge(
+        "country_for_which_country", "Which country hosted it?", "Morocco hosted it.", span
+    )
+    assert verdict == Verdict(True)
 
 
 def test_count_of_the_asked_thing_wants_the_asked_noun_beside_the_number() -> None:
@@ -108,7 +121,7 @@ def test_count_of_the_asked_thing_wants_the_noun_named_as_fully_as_the_passages_
 
 
 def test_event_beside_count_wants_the_asked_event_beside_the_number() -> None:
-    span = "The attack killed 12 people. Later, the summit drew 170 officials."
+    span = "The attack killed 12 people; 170 officials attending the summit condemned it."
     question = "How many people were killed in the attack?"
     assert judge("event_beside_count", question, "12 people were killed.", span) == Verdict(True)
     wrong = judge("event_beside_count", question, "170 people.", span)

@@ -43,6 +43,7 @@ from qa_service.citations.rules import SUPPORT, RuleSet, SpanRule
 from qa_service.citations.scoring import share_found, support_score
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
+from qa_service.text.analysis import analyse
 from qa_service.text.sentences import numbers, words
 
 
@@ -170,8 +171,16 @@ class AnswerCheck:
         apply to it: made on the first claim, so a draft that says the documents don't say
         costs nothing here."""
         titles = [Title(passage.title or "") for passage in self.passages]
+        analyses = [analyse(passage.text) for passage in self.passages]
         spans = [
-            SpanFacts(index, start, end, passage.text[start:end], titles[index])
+            SpanFacts(
+                index,
+                start,
+                end,
+                passage.text[start:end],
+                titles[index],
+                analyses[index].within(start, end),
+            )
             for index, passage in enumerate(self.passages)
             for start, end in candidate_spans(passage.text)
         ]

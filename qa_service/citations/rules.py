@@ -89,7 +89,7 @@ class NumberForHowMany(SpanRule):
     why = '"how many" and "how much" are answered by a number'
 
     def applies(self, asked: Asked) -> bool:
-        return asked.wants_amount or bool(asked.counted)
+        return asked.wants_amount or asked.wants_count
 
     def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
         return PASS if claim.counts else Verdict(False, "the question asks how many or how much")
@@ -125,15 +125,15 @@ class CountOfTheAskedThing(SpanRule):
     )
 
     def applies(self, asked: Asked) -> bool:
-        return bool(asked.counted) and not asked.counted & ANY_COUNT
+        return bool(asked.counted_noun) and asked.counted_noun not in ANY_COUNT
 
     def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
-        # One of the claim's numbers, followed closely in the span by the asked noun, named as
-        # fully as any count in the passages is, and as the claim names it.
+        # One of the claim's numbers counting, in the span, the asked thing, named as fully as
+        # any count in the passages is, and as the claim names it.
         needed = max(1, asked.best_count_naming)
-        naming = {count.number: len(asked.counted & count.after) for count in claim.counted_as}
+        naming = {count.number: len(asked.counted & count.naming) for count in claim.counted_as}
         if any(
-            len(asked.counted & count.after) >= max(needed, naming.get(count.number, 0))
+            len(asked.counted & count.naming) >= max(needed, naming.get(count.number, 0))
             for count in span.counts
             if count.number in claim.counts
         ):
@@ -146,11 +146,11 @@ class EventBesideCount(SpanRule):
     why = '"170 officials attending" is not the answer to "how many people were killed"'
 
     def applies(self, asked: Asked) -> bool:
-        return bool(asked.counted & ANY_COUNT and asked.counted_event)
+        return asked.counted_noun in ANY_COUNT and bool(asked.counted_event)
 
     def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
         if any(
-            asked.counted_event & count.around
+            asked.counted_event & count.event
             for count in span.counts
             if count.number in claim.counts
         ):

@@ -77,10 +77,6 @@ def content_terms(text: str) -> set[str]:
     return set(_stemmer.stemWords(kept))
 
 
-def stem(word: str) -> str:
-    return str(_stemmer.stemWord(word.lower()))
-
-
 def names(text: str) -> set[str]:
     """Capitalised words past the first of each sentence (people, places, bodies), lowercased."""
     found: set[str] = set()
