@@ -62,6 +62,17 @@ class Support:
 
 
 @dataclass(frozen=True)
+class _Evidence:
+    """What every claim of one answer is checked against: the candidate spans, their
+    embeddings, what the question asks, and the span rules that apply to it."""
+
+    spans: list[SpanFacts]
+    vectors: np.ndarray
+    asked: Asked
+    span_rules: tuple[SpanRule, ...]
+
+
+@dataclass(frozen=True)
 class Backing:
     """The passages (1-based) that back a claim, the best span of each, and the verdict."""
 
@@ -166,7 +177,7 @@ class AnswerCheck:
         self._passages_read: set[int] = set()
 
     @cached_property
-    def _evidence(self) -> tuple[list[SpanFacts], np.ndarray, Asked, tuple[SpanRule, ...]] | None:
+    def _evidence(self) -> "_Evidence | None":
         """Every candidate span, embedded, what the question asks and the span rules that
         apply to it: made on the first claim, so a draft that says the documents don't say
         costs nothing here."""
@@ -188,7 +199,7 @@ class AnswerCheck:
             return None
         vectors = self.checker.embedder.embed([span.text for span in spans])
         asked = Asked(self.question, spans, self.original_question)
-        return spans, vectors, asked, self.rules.span_rules(asked)
+        return _Evidence(spans, vectors, asked, self.rules.span_rules(asked))
 
     def add(self, claim: Claim) -> None:
         self._claims.append(claim)
@@ -196,7 +207,7 @@ class AnswerCheck:
             self._unsupported.append(claim.text)
             self._drop(claim.text, SUPPORT, "no passage text to check against")
             return
-        asked = self._evidence[2]
+        asked = self._evidence.asked
         found = self._supported(claim)
         # A small model adds a wrong place to a right sentence ("held in Morocco from May 16
         # to 18"): the sentence without it is tried, and the place listed as unsupported.
@@ -268,12 +279,12 @@ class AnswerCheck:
 
     def _supported(self, claim: Claim) -> Backing | Rejection:
         assert self._evidence is not None
-        spans, span_vectors, asked, span_rules = self._evidence
+        span_vectors, asked = self._evidence.vectors, self._evidence.asked
         # The sentence is read as the answer to the question: "2018." alone means nothing.
         vector = self.checker.embedder.embed([f"{self.question} {claim.text}".strip()])[0]
         similarity = span_vectors @ vector
         sentence = ClaimFacts(claim.text, asked)
-        best, unblocked = self._best_per_passage(sentence, asked, spans, similarity, span_rules)
+        best, unblocked = self._best_per_passage(sentence, similarity)
         kept = [n for n in claim.cited if self._supports(best.get(n - 1))]
         if kept:
             return Backing(kept, best, SUPPORT, _scored(best, kept))
@@ -289,7 +300,7 @@ class AnswerCheck:
             reason = f"cited {cited}, but {_scored(best, [n])}"
             return Backing([n], best, named.CITE_THE_SUPPORTING_PASSAGE.name, reason)
         if self.rules.applies(named.JOIN_TWO_PASSAGES, asked) and (
-            pair := self._best_pair(sentence, asked, spans, similarity, span_rules)
+            pair := self._best_pair(sentence, similarity)
         ):
             first, second = (support.passage + 1 for support in pair)
             reason = f"passages {first} and {second} read together score {pair[0].score:.2f}"
@@ -307,23 +318,24 @@ class AnswerCheck:
             SUPPORT, f"{where} scores {unblocked.score:.2f} < {self.checker.min_support}"
         )
 
+    @property
+    def _spans(self) -> list[SpanFacts]:
+        assert self._evidence is not None
+        return self._evidence.spans
+
     def _supports(self, support: Support | None) -> bool:
         return support is not None and support.score >= self.checker.min_support
 
     def _best_per_passage(
-        self,
-        sentence: ClaimFacts,
-        asked: Asked,
-        spans: list[SpanFacts],
-        similarity: np.ndarray,
-        span_rules: tuple[SpanRule, ...],
+        self, sentence: ClaimFacts, similarity: np.ndarray
     ) -> tuple[dict[int, Support], Support]:
         """Each passage's best span for the claim, and the span that would be best of all if no
         rule blocked any (why the claim fails, when it does)."""
+        spans = self._spans
         best: dict[int, Support] = {}
         unblocked: Support | None = None
         for column, span in enumerate(spans):
-            support = self._support(sentence, asked, span, float(similarity[column]), span_rules)
+            support = self._support(sentence, span, float(similarity[column]))
             if span.passage not in best or support.score > best[span.passage].score:
                 best[span.passage] = support
             if unblocked is None or support.unblocked > unblocked.unblocked:
@@ -332,16 +344,12 @@ class AnswerCheck:
         return best, unblocked
 
     def _best_pair(
-        self,
-        sentence: ClaimFacts,
-        asked: Asked,
-        spans: list[SpanFacts],
-        similarity: np.ndarray,
-        span_rules: tuple[SpanRule, ...],
+        self, sentence: ClaimFacts, similarity: np.ndarray
     ) -> tuple[Support, Support] | None:
         """Two spans of two passages that support the sentence together and neither alone: a
         sentence joining facts from two documents ("Operation Neptune II and Operation Trigger
         II"). Each span must give some of the sentence's words that the other lacks."""
+        spans = self._spans
         candidates: dict[int, list[int]] = {}
         for column, span in enumerate(spans):
             candidates.setdefault(span.passage, []).append(column)
@@ -360,7 +368,7 @@ class AnswerCheck:
                     if not (sentence.terms & other.terms) - one.terms:
                         continue
                     semantic = max(float(similarity[a]), float(similarity[b]))
-                    joint = self._support(sentence, asked, one.joined(other), semantic, span_rules)
+                    joint = self._support(sentence, one.joined(other), semantic)
                     if self._supports(joint) and (found is None or joint.score > found[0].score):
                         found = (
                             replace(joint, passage=one.passage, start=one.start, end=one.end),
@@ -368,15 +376,10 @@ class AnswerCheck:
                         )
         return found
 
-    def _support(
-        self,
-        sentence: ClaimFacts,
-        asked: Asked,
-        span: SpanFacts,
-        semantic: float,
-        span_rules: tuple[SpanRule, ...],
-    ) -> Support:
+    def _support(self, sentence: ClaimFacts, span: SpanFacts, semantic: float) -> Support:
         """``lexical = answer * (1 + topic) / 2``; a span a rule blocks gives no ``answer``."""
+        assert self._evidence is not None
+        asked, span_rules = self._evidence.asked, self._evidence.span_rules
         blocked_by = None
         for rule in span_rules:
             verdict = rule.check(asked, sentence, span)
