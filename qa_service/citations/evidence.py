@@ -73,7 +73,6 @@ class Asked:
     def __init__(
         self, question: str, spans: Sequence[SpanFacts], original: str | None = None
     ) -> None:
-        self.text = question
         self.terms = content_terms(question)
         self.numbers = numbers(question)
         self.words = words(question)
@@ -124,7 +123,6 @@ class ClaimFacts:
 
     def __init__(self, text: str, asked: Asked) -> None:
         found = analyse(text)
-        self.text = text
         self.terms = content_terms(text) - asked.terms
         self.numbers = numbers(text) - asked.numbers
         self.names = found.name_words - asked.words
