@@ -45,6 +45,8 @@ DEFINITIONS = {
     "first_token_ms.p95": "95th percentile time to the first token of the answer, ms",
     "first_sentence_ms.p50": "median time to the first checked text given out, ms",
     "first_sentence_ms.p95": "95th percentile time to the first checked text given out, ms",
+    "passage_tokens.p50": "median passage text in the model's prompt, tiktoken tokens",
+    "passage_tokens.p95": "95th percentile passage text in the model's prompt, tiktoken tokens",
 }
 LOWER_IS_BETTER = {
     "refusal.false_refusal_rate",
@@ -54,6 +56,8 @@ LOWER_IS_BETTER = {
     "first_token_ms.p95",
     "first_sentence_ms.p50",
     "first_sentence_ms.p95",
+    "passage_tokens.p50",
+    "passage_tokens.p95",
 }
 
 
@@ -117,7 +121,7 @@ def summarize(
         metrics.setdefault(group, {})[name] = _mean(found)
     quotes = [c["quote_exact"] for record in records for c in record.get("citations", [])]
     metrics["citations"]["quote_exact"] = _mean([float(exact) for exact in quotes])
-    for timing in ("latency_ms", "first_token_ms", "first_sentence_ms"):
+    for timing in ("latency_ms", "first_token_ms", "first_sentence_ms", "passage_tokens"):
         found = [r[timing] for r in records if r.get(timing) is not None]
         metrics[timing] = {"p50": _percentile(found, 50), "p95": _percentile(found, 95)}
     return metrics

@@ -4,6 +4,9 @@
   behind ``qa ask`` and ``/v1/ask``, checked citations.
 - ``dense``, ``bm25``: the default pipeline with one search alone instead of the hybrid, over
   the same collection (retrieval ablations).
+- ``whole-passages``: the default pipeline with the language model reading the whole passages
+  (``QA_EVIDENCE_TOKENS=0``) instead of the sentences picked to answer from: the prompt before
+  evidence-first excerpts.
 - ``naive``: the plain RAG baseline (``qa_service.answering.naive``): 1000-character chunks, top 4
   passages, LangChain's RAG prompt, every passage listed as a source, nothing checked.
 
@@ -54,8 +57,11 @@ class SharedParts(Protocol):
     def generator(self) -> Generator | None: ...
     @property
     def prompts(self) -> Prompts: ...
-    def answerer_over(self, collection: str, retriever: Retriever) -> AnswerService:
-        """The service's own answerer over another collection."""
+    def answerer_over(
+        self, collection: str, retriever: Retriever, evidence_tokens: int | None = None
+    ) -> AnswerService:
+        """The service's own answerer over another collection (``evidence_tokens``: another
+        budget of passage text for the model)."""
         ...
 
 
@@ -91,6 +97,7 @@ CONFIGS = {
     "default": "the service as configured: token chunks, checked citations",
     "dense": "the default pipeline with dense (embedding) retrieval only",
     "bm25": "the default pipeline with BM25 keyword retrieval only",
+    "whole-passages": "the default pipeline, the model reading whole passages (no excerpts)",
     "naive": (
         f"{NAIVE_CHUNK_CHARS}-character chunks, top {NAIVE_TOP_K} passages, LangChain's RAG "
         "prompt, every passage listed as a source, no citation checking"
@@ -132,7 +139,12 @@ def build_pipeline(name: str, base: SharedParts, dataset: str, corpus_fingerprin
         # The very AnswerService that qa ask and /v1/ask use, over this collection.
         return base.answerer_over(collection, retriever)
 
-    build = naive_answerer if name == "naive" else default_answerer
+    def whole_passages_answerer() -> Answerer:
+        return base.answerer_over(collection, retriever, evidence_tokens=0)
+
+    build = {"naive": naive_answerer, "whole-passages": whole_passages_answerer}.get(
+        name, default_answerer
+    )
     return Pipeline(name, CONFIGS[name], collection, ingestor, retriever, build)
 
 

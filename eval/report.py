@@ -14,7 +14,9 @@ from eval.charts import latency_histogram, metric_bars
 from eval.metrics import DEFINITIONS, LOWER_IS_BETTER, find_metric
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_SHARE_METRICS = [key for key in DEFINITIONS if not key.startswith(("latency", "first_"))]
+_SHARE_METRICS = [
+    key for key in DEFINITIONS if not key.startswith(("latency", "first_", "passage_tokens"))
+]
 
 
 def render_report(results: Mapping[str, Any], comparison: Mapping[str, Any] | None) -> str:

@@ -122,6 +122,7 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         latency_ms=answer.timings_ms.get("total"),
         first_token_ms=answer.timings_ms.get("first_token"),
         first_sentence_ms=answer.timings_ms.get("first_sentence"),
+        passage_tokens=answer.passage_tokens,
         answer_f1=round(best_f1(answer_text, item.answers), 4) if has_gold else None,
         answer_contains=contains_gold(answer_text, item.answers) if has_gold else None,
         citation_precision=_rounded(citation_precision(cited, sources))

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answering.compose import Composer, ExtractiveComposer, GenerativeComposer
+from qa_service.answering.excerpts import Excerpter
 from qa_service.answering.service import AnswerService
 from qa_service.api.main import create_app
 from qa_service.citations.checker import CitationChecker
@@ -136,15 +137,24 @@ class Services:
             fallback=self.quoter
             if self.generator is not None and self.settings.quote_fallback
             else None,
+            excerpter=Excerpter(self.embedder, self.settings.evidence_tokens)
+            if self.generator is not None and self.settings.evidence_tokens > 0
+            else None,
             top_k=self.settings.top_k,
             min_retrieval_score=self.settings.min_retrieval_score,
             max_question_chars=self.settings.max_question_chars,
         )
 
-    def answerer_over(self, collection: str, retriever: Retriever) -> AnswerService:
-        """The same answer service over another collection, sharing this one's models."""
+    def answerer_over(
+        self, collection: str, retriever: Retriever, evidence_tokens: int | None = None
+    ) -> AnswerService:
+        """The same answer service over another collection, sharing this one's models
+        (``evidence_tokens``: another budget of passage text for the model)."""
+        settings = self.settings
+        if evidence_tokens is not None:
+            settings = settings.model_copy(update={"evidence_tokens": evidence_tokens})
         return Services(
-            self.settings,
+            settings,
             collection,
             embedder=self.embedder,
             generator=self.generator,

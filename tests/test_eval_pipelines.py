@@ -58,7 +58,8 @@ def test_collections_are_named_by_corpus_chunking_and_embedder() -> None:
 def test_configurations_are_named() -> None:
     assert parse_configs("default, naive,default") == ["default", "naive"]
     with pytest.raises(
-        ValueError, match="unknown configuration fancy: choose from default, dense, bm25, naive"
+        ValueError,
+        match="unknown configuration fancy: choose from default, dense, bm25, whole-passages, naive",
     ):
         parse_configs("default,fancy")
 

@@ -31,6 +31,9 @@ class Answer:
     # The verdict on each sentence checked (the draft's, then the quote's): kept or dropped, by
     # which rule and why.
     checks: list[SentenceCheck] = field(default_factory=list)
+    # The passage text in the language model's prompt, in tiktoken tokens (``None``: no model
+    # was prompted). What decides the time to the first token on a CPU.
+    passage_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ from typing import Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from qa_service.citations.scoring import share_found, support_score
+from qa_service.answering.excerpts import passage_sentences, rank_sentences
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
 from qa_service.generation.base import Generator
 from qa_service.generation.prompts import Prompts
-from qa_service.text.sentences import content_terms, split_sentences
 
 
 class Composer(Protocol):
@@ -38,6 +37,8 @@ class GenerativeComposer:
                 "passage", n=n, title=passage.title or passage.doc_id, text=passage.text
             )
             for n, passage in enumerate(passages, start=1)
+            # An excerpt with nothing chosen from its passage (``answering.excerpts``).
+            if passage.text
         )
         refusal = self.prompts.refusal("en")
         # Worked examples as earlier turns: a small model copies a demonstrated answer's shape
@@ -91,28 +92,17 @@ class ExtractiveComposer:
         self.embedder.embed(["warm-up"])
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        candidates = [
-            (n, sentence.text)
-            for n, passage in enumerate(passages, start=1)
-            for sentence in split_sentences(passage.text)
-        ]
-        if not candidates:
+        ranked = rank_sentences(
+            question, passage_sentences(passages), self.embedder, self.lexical_weight
+        )
+        if not ranked:
             yield self.prompts.refusal("en")
             return
-        vectors = self.embedder.embed([question] + [text for _, text in candidates])
-        similarity = vectors[1:] @ vectors[0]
-        terms = content_terms(question)
-        scored = []
-        for (n, text), semantic in zip(candidates, similarity, strict=True):
-            lexical = share_found(terms, content_terms(text))
-            score = support_score(lexical, float(semantic), self.lexical_weight)
-            scored.append((score, n, text))
-        scored.sort(key=lambda item: -item[0])
         # A runner-up far behind the best is usually about something else: leave it out.
-        floor = max(self.min_score, scored[0][0] - self.runner_up_margin)
-        chosen = [item for item in scored[: self.max_sentences] if item[0] >= floor]
+        floor = max(self.min_score, ranked[0].score - self.runner_up_margin)
+        chosen = [item for item in ranked[: self.max_sentences] if item.score >= floor]
         if not chosen:
             yield self.prompts.refusal("en")
             return
-        for index, (_, n, text) in enumerate(chosen):
-            yield ("" if index == 0 else " ") + f"{text} [{n}]"
+        for index, item in enumerate(chosen):
+            yield ("" if index == 0 else " ") + f"{item.sentence.text} [{item.passage + 1}]"

@@ -10,6 +10,7 @@ from langchain_core.messages import HumanMessage
 from qa_service.answering.answer import Answer, AnswerText, Event, RefusalReason
 from qa_service.answering.checking import DraftCheck, Settled
 from qa_service.answering.compose import Composer
+from qa_service.answering.excerpts import Excerpter
 from qa_service.answering.question import Question, Turn, question_text
 from qa_service.answering.timing import Stopwatch
 from qa_service.citations.checker import CitationChecker
@@ -18,6 +19,7 @@ from qa_service.generation.base import Generator
 from qa_service.generation.prompts import Prompts
 from qa_service.retrieval.base import Retriever, relevance
 from qa_service.text.language import NAMES, detect_language, keeps_facts, nothing_to_translate
+from qa_service.text.tokens import count_tokens
 
 
 class AnswerService:
@@ -26,7 +28,9 @@ class AnswerService:
     ``assistant`` is the language model used for the small jobs around the answer (rewriting
     follow-ups, translating); without one (extractive mode) those steps are skipped.
     ``fallback`` quotes the passages when no sentence of the composer's draft holds up
-    (``answering.checking``).
+    (``answering.checking``). ``excerpter`` cuts the passages down to the sentences most likely
+    to answer before a language model reads them (``answering.excerpts``); the draft is still
+    checked against the whole passages, so a citation's quote is the document's own text.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class AnswerService:
         *,
         assistant: Generator | None = None,
         fallback: Composer | None = None,
+        excerpter: Excerpter | None = None,
         top_k: int = 5,
         min_retrieval_score: float = 0.25,
         max_question_chars: int = 2000,
@@ -48,6 +53,7 @@ class AnswerService:
         self.draft_check = DraftCheck(checker, prompts, fallback)
         self.prompts = prompts
         self.assistant = assistant
+        self.excerpter = excerpter
         self.top_k = top_k
         self.min_retrieval_score = min_retrieval_score
         self.max_question_chars = max_question_chars
@@ -97,7 +103,9 @@ class AnswerService:
         # A translated question's names are the translation's spelling: only those the asker wrote
         # alike are held against the passages.
         original = standalone if language != "en" and self.assistant is not None else None
-        deltas = self.composer.stream(asked, passages)
+        shown, shown_tokens = self._shown(asked, passages)
+        clock.lap("excerpt")
+        deltas = self.composer.stream(asked, shown)
         sent_any = False
         settled: Settled | None = None
         try:
@@ -134,6 +142,7 @@ class AnswerService:
             refusal.draft = settled.draft
             refusal.unsupported = settled.checked.unsupported
             refusal.checks = settled.checks
+            refusal.passage_tokens = shown_tokens
             yield "done", refusal
             return
 
@@ -164,8 +173,21 @@ class AnswerService:
                 unsupported=settled.checked.unsupported,
                 quoted=kept is settled.quoted,
                 checks=settled.checks,
+                passage_tokens=shown_tokens,
             ),
         )
+
+    def _shown(
+        self, question: str, passages: Sequence[Passage]
+    ) -> tuple[list[Passage], int | None]:
+        """The passages as the composer reads them, and the tokens of passage text in its prompt
+        (``None``: the composer has no prompt)."""
+        if self.excerpter is not None:
+            excerpts = self.excerpter.run(question, passages)
+            return excerpts.passages, excerpts.tokens
+        if self.assistant is None:
+            return list(passages), None
+        return list(passages), sum(count_tokens(passage.text) for passage in passages)
 
     def _standalone(self, text: str, history: Sequence[Turn]) -> str:
         recent = list(history)[-self.max_history_turns :]

@@ -102,6 +102,12 @@ class AskResponse(BaseModel):
         "alone) and why; the rules are listed in docs/citations.md",
     )
 
+    passage_tokens: int | None = Field(
+        default=None,
+        description="passage text in the language model's prompt, in tiktoken tokens: the "
+        "sentences picked to answer from (QA_EVIDENCE_TOKENS); null when no model was prompted",
+    )
+
     @classmethod
     def of(cls, answer: Answer) -> "AskResponse":
         return cls(
@@ -118,6 +124,7 @@ class AskResponse(BaseModel):
             refusal_reason=answer.refusal_reason,
             quoted=answer.quoted,
             checks=answer.checks,
+            passage_tokens=answer.passage_tokens,
         )
 
 
