@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?= $(or $(CMAKE_ARGS),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_F
 LLAMA_BUILD := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') | sha256sum | cut -c1-16)
 LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/llama-wheels/$(LLAMA_BUILD)
 
-.PHONY: install run test lint check bench bench-retrieval reliability clean
+.PHONY: install run test lint check bench bench-retrieval bench-evidence reliability clean
 
 install: $(STAMP)
 
@@ -72,6 +72,11 @@ bench: $(STAMP)
 HNSW_SWEEP ?= --hnsw ef_search=64 --hnsw ef_search=256 --hnsw max_neighbors=16 --hnsw ef_construction=100
 bench-retrieval: $(STAMP)
 	$(BIN)/python bench/retrieval.py $(HNSW_SWEEP)
+
+# Evidence-first excerpts against whole passages in the local model's prompt: first token,
+# answer time and answers, question by question in one process (~25 min on 2 cores).
+bench-evidence: $(STAMP)
+	$(BIN)/python bench/evidence.py
 
 # Load while another process ingests, SIGKILLed ingests re-run to convergence, a server killed
 # mid-answer and restarted (bench/reliability.py; ~15 min extractive). LLM=local for the model.

@@ -59,7 +59,8 @@ def test_configurations_are_named() -> None:
     assert parse_configs("default, naive,default") == ["default", "naive"]
     with pytest.raises(
         ValueError,
-        match="unknown configuration fancy: choose from default, dense, bm25, whole-passages, naive",
+        match="unknown configuration fancy: choose from default, dense, bm25, "
+        "whole-passages, naive",
     ):
         parse_configs("default,fancy")
 

@@ -1,4 +1,4 @@
-"""Answering: question -> standalone question -> retrieve -> draft -> check citations -> answer.
+"""Answering: question -> standalone question -> retrieve -> excerpt -> draft -> check -> answer.
 
 The one pipeline behind ``qa ask``, ``POST /v1/ask``, its streaming twin and ``qa eval``.
 """

@@ -14,6 +14,8 @@ so in context, and "320 firearms" counts firearms because "320" modifies "firear
 >>> asked = how_many("How many member countries does INTERPOL have?")
 >>> asked.noun, sorted(asked.naming)
 ('country', ['country', 'member'])
+>>> which_thing("Which ransomware group was behind WannaCry?")
+'group'
 """
 
 import threading
@@ -166,6 +168,34 @@ def _how_many(question: str) -> Count | None:
                 )
             return _counted(token, noun, "", set())
     return None
+
+
+def which_thing(question: str) -> str | None:
+    """The lemma of the noun a "which" or "what" question asks to pick ("which ransomware
+    group": group), or ``None`` when it asks for no such thing ("what is X", "what happened")."""
+    return _which_thing(question)
+
+
+@lru_cache(maxsize=1024)
+def _which_thing(question: str) -> str | None:
+    with _PARSING:
+        doc = _pipeline()(question)
+    for token in doc:
+        if token.lower_ in ("which", "what") and token.dep_ == "det":
+            noun = token.head
+            if noun.pos_ not in ("NOUN", "PROPN") or noun.i == token.i:
+                continue
+            # "what type of government" asks for a government.
+            if noun.lemma_.lower() in _KIND_OF:
+                of = [c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"]
+                objects = [c for p in of for c in p.children if c.dep_ == "pobj"]
+                noun = objects[0] if objects else noun
+            return str(noun.lemma_.lower())
+    return None
+
+
+# Nouns that classify the noun after "of" rather than name the thing asked for.
+_KIND_OF = frozenset({"type", "kind", "sort", "form", "category"})
 
 
 def _leads(token: Any) -> bool:
