@@ -173,16 +173,17 @@ def test_thing_for_which_thing_wants_the_thing_named() -> None:
     body = "Which Moroccan body issued the press release?"
     issued = "The General Directorate for National Security (DGSN) issued the press release."
     assert judge("thing_for_which_thing", body, issued, issued) == Verdict(True)
-    # "What type of government": a government, not a type.
-    japan = "What type of government does Japan have?"
-    monarchy = "Japan has a parliamentary government under a constitutional monarchy."
-    assert judge("thing_for_which_thing", japan, monarchy, monarchy) == Verdict(True)
+    # Which one of a series.
+    edition = "Which edition of the Dialogue was held in Tunis?"
+    fourth = "Tunis hosted the fourth Dialogue meeting."
+    assert judge("thing_for_which_thing", edition, fourth, fourth) == Verdict(True)
 
 
 @pytest.mark.parametrize(
     "question",
     [
         "What is the default chunk size?",  # asks for no thing to pick
+        "What kind of tool is Nexus?",  # "what X" asks as often for a description
         "Which countries attended the meeting?",  # which_country reads it
         "Which president opened it?",  # person_for_who reads it
         "What year did it open?",  # year_for_which_year reads it

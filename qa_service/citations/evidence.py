@@ -138,6 +138,8 @@ class ClaimFacts:
         found = analyse(text)
         self.said = content_terms(text)
         self.terms = self.said - asked.terms
+        # "the fourth", "first": which one of a series.
+        self.ranks = bool(found.labelled(["ORDINAL"]))
         self.numbers = numbers(text) - asked.numbers
         self.names = found.name_words - asked.words
         dates = found.labelled(["DATE", "TIME"])

@@ -130,7 +130,12 @@ class ThingForWhichThing(SpanRule):
 
     def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
         assert asked.which_thing is not None
-        if content_terms(asked.which_thing) <= claim.said or claim.names or claim.numbers:
+        if (
+            content_terms(asked.which_thing) <= claim.said
+            or claim.names
+            or claim.numbers
+            or claim.ranks
+        ):
             return PASS
         return Verdict(False, f"the question asks which {asked.which_thing}: none is named")
 

@@ -171,8 +171,9 @@ def _how_many(question: str) -> Count | None:
 
 
 def which_thing(question: str) -> str | None:
-    """The lemma of the noun a "which" or "what" question asks to pick ("which ransomware
-    group": group), or ``None`` when it asks for no such thing ("what is X", "what happened")."""
+    """The lemma of the noun a "which" question asks to pick ("which ransomware group": group).
+    "Which" picks one of the things there are; "what X" as often asks for a description ("what
+    kind of tool", "what role"), which no word of a kind marks."""
     return _which_thing(question)
 
 
@@ -181,21 +182,10 @@ def _which_thing(question: str) -> str | None:
     with _PARSING:
         doc = _pipeline()(question)
     for token in doc:
-        if token.lower_ in ("which", "what") and token.dep_ == "det":
-            noun = token.head
-            if noun.pos_ not in ("NOUN", "PROPN") or noun.i == token.i:
-                continue
-            # "what type of government" asks for a government.
-            if noun.lemma_.lower() in _KIND_OF:
-                of = [c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"]
-                objects = [c for p in of for c in p.children if c.dep_ == "pobj"]
-                noun = objects[0] if objects else noun
+        noun = token.head
+        if token.lower_ == "which" and token.dep_ == "det" and noun.pos_ in ("NOUN", "PROPN"):
             return str(noun.lemma_.lower())
     return None
-
-
-# Nouns that classify the noun after "of" rather than name the thing asked for.
-_KIND_OF = frozenset({"type", "kind", "sort", "form", "category"})
 
 
 def _leads(token: Any) -> bool:
