@@ -317,3 +317,21 @@ def test_serve_refuses_a_keys_file_it_cannot_read(env: dict[str, str], tmp_path:
     result = qa("serve", "--host", "0.0.0.0", "--port", "1", env=env)
     assert result.returncode == 1
     assert "missing.json does not exist" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_qa_ask_with_groups_answers_as_a_key_of_those_groups_would(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**env, "QA_LLM": "extractive"}
+    (tmp_path / "alpha").mkdir()
+    (tmp_path / "alpha" / "dossier-a91.txt").write_text(
+        "Dossier A91\n\nIn Operation Nightjar, the informant's codename is AMBERWREN."
+    )
+    assert qa("ingest", str(tmp_path / "alpha"), "--groups", "alpha", env=env).returncode == 0
+    question = "What is the codename of the informant in Operation Nightjar?"
+    outsider = qa("ask", question, "--groups", "beta", "--json", env=env)
+    assert outsider.returncode == 0, outsider.stderr
+    assert json.loads(outsider.stdout)["refused"]
+    assert "AMBERWREN" not in outsider.stdout and "a91" not in outsider.stdout.lower()
+    insider = qa("ask", question, "--groups", "alpha,beta", env=env)
+    assert "AMBERWREN" in insider.stdout and "dossier-a91.txt" in insider.stdout

@@ -7,7 +7,7 @@ from fastapi import Depends, HTTPException, Request
 
 from qa_service.answering.question import Question, QuestionError
 from qa_service.answering.service import AnswerService
-from qa_service.api.auth import request_caller
+from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.keys import Caller
@@ -28,7 +28,7 @@ def get_caller(request: Request) -> Caller:
     """Who is calling, as ``auth.Authentication`` accepted them before the route ran."""
     caller = request_caller(request.scope)
     if caller is None:  # a route outside the authenticated prefix that asks for a caller
-        raise HTTPException(401, detail="a valid API key is required")
+        raise HTTPException(401, detail=KEY_REQUIRED, headers={"WWW-Authenticate": "Bearer"})
     return caller
 
 
