@@ -48,7 +48,9 @@ RUN useradd --create-home --uid 10001 qa \
     && chown qa:qa /data
 
 # Nothing is fetched at run time: models ship in the installed packages, telemetry is off.
+# The keys are the way in from outside the container: `qa keys add` writes them here.
 ENV QA_DATA_DIR=/data \
+    QA_API_KEYS_FILE=/data/api-keys.json \
     QA_PROMPTS_DIR=/app/prompts \
     CORPUS=/app/docs \
     HF_HUB_OFFLINE=1 \

@@ -2,7 +2,8 @@
 
 A dataset is a folder holding
 - the corpus: ``corpus/`` (files ``qa ingest`` reads; ``doc_id`` = path inside ``corpus/``) or
-  ``corpus.jsonl`` (BEIR: ``{"_id", "title", "text"}``; ``_id`` is the ``doc_id``);
+  ``corpus.jsonl`` (BEIR: ``{"_id", "title", "text"}``; ``_id`` is the ``doc_id``; an optional
+  ``"groups"`` list restricts a document to those groups, for ``qa eval --groups``);
 - the questions: ``qa.jsonl`` (``{"id", "question", "answers", "sources", "answerable"}``) or,
   for retrieval-only sets, BEIR ``queries.jsonl`` + ``qrels.tsv``.
 A ClapNQ release folder is adapted by ``eval.clapnq``; ``eval.loading`` tells which a folder is.
@@ -27,6 +28,7 @@ from ingest.pipeline import (
     TextDocument,
     discover,
 )
+from qa_service.core.schema import parse_groups
 
 
 class DatasetError(ValueError):
@@ -111,6 +113,8 @@ class TextCorpus:
         digest = hashlib.sha256()
         for doc_id, document in sorted(self.documents.items()):
             digest.update(f"{doc_id}\0{document.text}\0".encode())
+            if document.groups:
+                digest.update(f"groups\0{','.join(document.groups)}\0".encode())
         return digest.hexdigest()
 
     def ingest(self, ingestor: Ingestor, progress: Progress | None = None) -> IngestReport:
@@ -162,9 +166,17 @@ def _beir_documents(path: Path) -> Iterator[TextDocument]:
         doc_id, title, text = record.get("_id"), record.get("title") or "", record.get("text")
         if not isinstance(doc_id, str) or not isinstance(text, str) or not isinstance(title, str):
             raise DatasetError(f"{path}:{line_number}: needs string _id and text (and title)")
+        groups = record.get("groups", [])
+        try:
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise ValueError("groups is a list of names")
+            own = parse_groups(",".join(groups))
+        except ValueError as error:
+            raise DatasetError(f"{path}:{line_number}: {error}") from error
         # The title on its own first line: the loader takes it as the title, and it is
         # embedded with the first chunk, as BEIR's own baselines read title + text.
-        yield TextDocument(doc_id, f"{title}\n\n{text}" if title else text, location=str(path))
+        text = f"{title}\n\n{text}" if title else text
+        yield TextDocument(doc_id, text, location=str(path), groups=own or None)
 
 
 def _load_qa(path: Path) -> list[QAItem]:

@@ -47,6 +47,8 @@ class EvalOptions:
     gate: Path | None = None
     # Re-check the first configuration's drafts with each citation rule off in turn.
     ablation: bool = False
+    # Ask as a caller who may read these groups' documents (and those without groups).
+    groups: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -66,7 +68,8 @@ def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = No
     dataset = load_dataset(options.dataset, options.sample, options.limit)
     retrieval_only = options.retrieval_only or not dataset.has_answers
     evaluated = [
-        _evaluate_config(name, dataset, base, retrieval_only, stages) for name in options.configs
+        _evaluate_config(name, dataset, base, retrieval_only, stages, options.groups)
+        for name in options.configs
     ]
     runs = [run for run, _ in evaluated]
     if options.ablation and not retrieval_only:
@@ -76,6 +79,7 @@ def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = No
         "mode": "retrieval-only" if retrieval_only else "answers",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": _describe_settings(base),
+        "groups": list(options.groups) if options.groups is not None else None,
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "level": 0.95},
         **runs[0],
         "configs": {run["config"]: run for run in runs[1:]},
@@ -91,9 +95,14 @@ def evaluate(options: EvalOptions, base: SharedParts, stages: Stages | None = No
 
 
 def _evaluate_config(
-    name: str, dataset: Dataset, base: SharedParts, retrieval_only: bool, stages: Stages | None
+    name: str,
+    dataset: Dataset,
+    base: SharedParts,
+    retrieval_only: bool,
+    stages: Stages | None,
+    groups: tuple[str, ...] | None,
 ) -> tuple[dict[str, Any], Pipeline]:
-    pipeline = build_pipeline(name, base, dataset.name, dataset.corpus.fingerprint)
+    pipeline = build_pipeline(name, base, dataset.name, dataset.corpus.fingerprint, groups)
     ingested = dataset.corpus.ingest(
         pipeline.ingestor, stages.stage(f"{name}: ingesting") if stages else None
     )

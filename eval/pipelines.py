@@ -17,7 +17,7 @@ chunking and the embedder, so a second run over the same corpus embeds nothing.
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Protocol
 
@@ -63,6 +63,18 @@ class SharedParts(Protocol):
         """The service's own answerer over another collection (``evidence_tokens``: another
         budget of passage text for the model)."""
         ...
+
+
+class AsCaller:
+    """Searches as a caller who may read ``groups`` would (``qa eval --groups``): only their
+    documents and those without groups, inside both searches, as the API does for a key."""
+
+    def __init__(self, inner: Retriever, groups: tuple[str, ...]) -> None:
+        self.inner = inner
+        self.groups = groups
+
+    def run(self, query: str, top_k: int, filters: Filters | None = None) -> list[Passage]:
+        return self.inner.run(query, top_k, replace(filters or Filters(), groups=self.groups))
 
 
 class RecordingRetriever:
@@ -117,8 +129,15 @@ def parse_configs(text: str) -> list[str]:
     return names
 
 
-def build_pipeline(name: str, base: SharedParts, dataset: str, corpus_fingerprint: str) -> Pipeline:
-    """The configuration ``name`` over the dataset's own collection."""
+def build_pipeline(
+    name: str,
+    base: SharedParts,
+    dataset: str,
+    corpus_fingerprint: str,
+    groups: tuple[str, ...] | None = None,
+) -> Pipeline:
+    """The configuration ``name`` over the dataset's own collection, searched as a caller who
+    may read ``groups`` (``None``: every document)."""
     settings = base.settings
     splitter: Splitter
     if name == "naive":
@@ -128,7 +147,8 @@ def build_pipeline(name: str, base: SharedParts, dataset: str, corpus_fingerprin
     collection = collection_name(dataset, corpus_fingerprint, splitter, base.embedder.name)
     store = open_chunk_store(settings, base.embedder, collection)
     kind = {"naive": "dense", "dense": "dense", "bm25": "keyword"}.get(name)
-    retriever = RecordingRetriever(build_retriever(settings, store, base.embedder, kind))
+    searches = build_retriever(settings, store, base.embedder, kind)
+    retriever = RecordingRetriever(searches if groups is None else AsCaller(searches, groups))
     ingestor = Ingestor(store, base.embedder, splitter, embed_batch=settings.ingest_batch)
 
     def naive_answerer() -> Answerer:

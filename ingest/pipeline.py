@@ -92,6 +92,8 @@ class TextDocument:
     text: str
     location: str = "(text)"
     name: str = "document.txt"
+    # The groups that may read it, when they are its own rather than the whole run's.
+    groups: tuple[str, ...] | None = None
 
     def read(self, max_bytes: int) -> bytes:
         return self.text.encode("utf-8")
@@ -191,7 +193,8 @@ class Ingestor:
             progress.start(len(sources))
         batch = _Batch()
         for source in sources:
-            prepared = self._prepare(source, groups, versions, report)
+            own = source.groups if isinstance(source, TextDocument) else None
+            prepared = self._prepare(source, groups if own is None else own, versions, report)
             if prepared is None:
                 if progress:
                     outcome = "failed" if source.doc_id in report.failed else "skipped"

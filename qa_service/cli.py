@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
+from qa_service.core.keys import KeysFile, Role
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
 from qa_service.services import Services, build_api
@@ -23,6 +24,10 @@ from qa_service.stores.protocol import StoreError
 app = typer.Typer(help="Question answering over your documents, offline.", no_args_is_help=True)
 docs_app = typer.Typer(help="List and delete ingested documents.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+keys_app = typer.Typer(
+    help="Create, list and revoke the API keys of QA_API_KEYS_FILE.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
 
 # No emoji codes: a file name or an answer holding ":smile:" is printed as it is.
 err = Console(stderr=True, emoji=False)
@@ -248,6 +253,67 @@ def docs_delete(
         print_line(out, f"deleted {one_line(doc_id)} ({removed} chunks)")
 
 
+def keys_file() -> KeysFile:
+    path = settings().api_keys_file
+    if path is None:
+        fail("set QA_API_KEYS_FILE to the keys file's path (the first `qa keys add` creates it)")
+    return KeysFile(path)
+
+
+def _groups_shown(groups: Sequence[str]) -> str:
+    return ",".join(groups) or "(none: only documents without groups)"
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="A name for the key: who or what holds it.")],
+    groups: Annotated[
+        str, typer.Option(help="Comma-separated groups whose documents the key may read.")
+    ],
+    role: Annotated[
+        Role, typer.Option(help="reader asks; editor also adds and deletes documents; admin all.")
+    ] = Role.READER,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a key and print it, once: only its sha256 is kept."""
+    group_names = guarded(lambda: parse_groups(groups))
+    key = guarded(lambda: keys_file().add(name, group_names, role))
+    if as_json:
+        print_json({"name": name, "groups": list(group_names), "role": role.value, "key": key})
+        return
+    print_line(
+        err,
+        f"key {one_line(name)} ({role.value}; groups {_groups_shown(group_names)}) "
+        "is printed below, once: only its sha256 is kept",
+    )
+    print_line(out, key)
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOption = False) -> None:
+    """List the keys by name, with their groups and roles (never the keys)."""
+    keys = guarded(lambda: keys_file().read())
+    if as_json:
+        print_json([{"name": k.name, "groups": list(k.groups), "role": k.role} for k in keys])
+        return
+    for key in keys:
+        print_line(out, f"{key.name}  {key.role.value}  {_groups_shown(key.groups)}")
+    out.print(f"{len(keys)} keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="The name shown by `qa keys list`.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a key: a running service refuses it from its next request."""
+    guarded(lambda: keys_file().revoke(name))
+    if as_json:
+        print_json({"revoked": name})
+    else:
+        print_line(out, f"revoked {one_line(name)}")
+
+
 @app.command(name="eval")
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder (docs/evaluation.md).")],
@@ -284,6 +350,10 @@ def evaluate(
             help="Also re-check the drafts with each rule off in turn (the report's table).",
         ),
     ] = False,
+    groups: Annotated[
+        str | None,
+        typer.Option(help="Ask as a caller who may read only these groups' documents."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measure retrieval, answers, citations, refusals and latency on a dataset."""
@@ -303,6 +373,7 @@ def evaluate(
         baseline=baseline,
         gate=gate,
         ablation=ablation,
+        groups=guarded(lambda: parse_groups(groups)) if groups is not None else None,
     )
     qa = services(rules_off=guarded(lambda: _rules_off(rules)) if rules else ())
     try:
@@ -462,9 +533,18 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    from qa_service.api.auth import is_loopback
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
+    if config.api_keys_file is None and not is_loopback(host):
+        fail(
+            f"refusing to serve on {host} without API keys: anyone who reaches the port would "
+            "read every document; set QA_API_KEYS_FILE (keys are made by `qa keys add NAME "
+            "--groups ...`) or serve on 127.0.0.1"
+        )
+    if config.api_keys_file is not None:
+        guarded(KeysFile(config.api_keys_file).read)
     if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
         config = config.model_copy(update={"allowed_hosts": [*config.allowed_hosts, host]})
     # Every other qa process on this data folder (an ingest, a delete) goes through the Chroma

@@ -13,6 +13,9 @@ from qa_service.services import Services
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 INTERPOL_NEWS = SHARED / "corpus" / "interpol-news"
+# Where TestClient's requests come from: the service's own machine, which it answers without an
+# API key when it has no keys file (TestClient's default, "testclient", is no address).
+ON_THIS_MACHINE = ("127.0.0.1", 50000)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from qa_service.core.config import Settings
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS, REPO
+from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE, REPO
 from tests.servers import free_port, running_server
 
 LOCAL = "http://localhost"
@@ -22,7 +22,7 @@ LOCAL = "http://localhost"
 def test_health_and_readiness(services: Services) -> None:
     services.ingestor.run([INTERPOL_NEWS])
     app = build_api(services.settings, services)
-    with TestClient(app, base_url=LOCAL) as client:
+    with TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert app.state.qa.wait(timeout=120)
         ready = client.get("/readyz")
@@ -36,7 +36,7 @@ def test_a_store_gone_after_loading_is_reported_plainly(
     services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = build_api(services.settings, services)
-    with TestClient(app, base_url=LOCAL) as client:
+    with TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE) as client:
         assert app.state.qa.wait(timeout=60) and client.get("/readyz").status_code == 200
 
         def down() -> int:
@@ -54,7 +54,7 @@ def test_not_ready_when_the_store_is_unreachable(
 ) -> None:
     port = free_port()  # a loopback port with nobody listening
     app = build_api(settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{port}"}))
-    with TestClient(app, base_url=LOCAL) as client:
+    with TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE) as client:
         assert client.get("/healthz").status_code == 200
         assert app.state.qa.wait(timeout=60)
         for path in ("/readyz", "/v1/ask"):
@@ -68,7 +68,7 @@ def test_not_ready_when_the_store_is_unreachable(
 
 
 def test_unknown_route_is_a_json_404(settings: Settings) -> None:
-    with TestClient(build_api(settings), base_url=LOCAL) as client:
+    with TestClient(build_api(settings), base_url=LOCAL, client=ON_THIS_MACHINE) as client:
         response = client.get("/nope")
         assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
 
@@ -77,7 +77,7 @@ def test_unknown_route_is_a_json_404(settings: Settings) -> None:
     "host", ["localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000", "LOCALHOST"]
 )
 def test_loopback_names_are_answered(settings: Settings, host: str) -> None:
-    client = TestClient(build_api(settings), base_url=LOCAL)
+    client = TestClient(build_api(settings), base_url=LOCAL, client=ON_THIS_MACHINE)
     assert client.get("/healthz", headers={"host": host}).status_code == 200
 
 
@@ -86,7 +86,7 @@ def test_loopback_names_are_answered(settings: Settings, host: str) -> None:
 )
 def test_other_hosts_are_refused(settings: Settings, host: str) -> None:
     # A page on evil.example that rebinds its name to 127.0.0.1 still sends its own name.
-    client = TestClient(build_api(settings), base_url=LOCAL)
+    client = TestClient(build_api(settings), base_url=LOCAL, client=ON_THIS_MACHINE)
     for method, path in (("GET", "/healthz"), ("POST", "/v1/ask"), ("GET", "/docs")):
         response = client.request(method, path, headers={"host": host}, json={"question": "x"})
         assert response.status_code == 400, (host, path)
@@ -95,7 +95,7 @@ def test_other_hosts_are_refused(settings: Settings, host: str) -> None:
 
 def test_configured_hosts_are_answered(settings: Settings) -> None:
     app = build_api(settings.model_copy(update={"allowed_hosts": ["qa.intranet", "*.lab"]}))
-    client = TestClient(app, base_url=LOCAL)
+    client = TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE)
     for host, status in (("qa.intranet", 200), ("a.lab:80", 200), ("localhost", 400)):
         assert client.get("/healthz", headers={"host": host}).status_code == status, host
 
@@ -125,7 +125,7 @@ def test_serve_answers_the_host_it_binds(tmp_path: Path) -> None:
 
 def test_a_body_over_the_limit_is_a_413_read_no_further(settings: Settings) -> None:
     app = build_api(settings.model_copy(update={"max_body_bytes": 1000}))
-    client = TestClient(app, base_url=LOCAL)
+    client = TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE)
     big = b'{"question": "' + b"x" * 10_000_000 + b'"}'
     received: list[int] = []
 
@@ -149,13 +149,13 @@ def test_a_body_over_the_limit_is_a_413_read_no_further(settings: Settings) -> N
 
 def test_a_body_under_the_limit_is_read(settings: Settings) -> None:
     app = build_api(settings.model_copy(update={"max_body_bytes": 1000}))
-    client = TestClient(app, base_url=LOCAL)
+    client = TestClient(app, base_url=LOCAL, client=ON_THIS_MACHINE)
     response = client.post("/v1/ask", json={"question": "x" * 900})
     assert response.status_code == 503  # read, and on to the services (not loaded here)
 
 
 def test_docs_pages_load_nothing_from_outside(settings: Settings) -> None:
-    client = TestClient(build_api(settings), base_url=LOCAL)
+    client = TestClient(build_api(settings), base_url=LOCAL, client=ON_THIS_MACHINE)
     for page in ("/docs", "/redoc"):
         html = client.get(page)
         assert html.status_code == 200 and "text/html" in html.headers["content-type"]

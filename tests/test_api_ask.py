@@ -18,7 +18,7 @@ from qa_service.citations.checker import CitationChecker
 from qa_service.core.schema import Passage
 from qa_service.generation.base import GenerationError
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
 from tests.servers import serving
 
 QUESTION = {"question": "Where did the Chiefs of Police meet?"}
@@ -33,7 +33,7 @@ def answering(extractive: Services) -> Services:
 @pytest.fixture
 def client(answering: Services) -> Iterator[TestClient]:
     app = build_api(answering.settings, answering)
-    with TestClient(app, base_url="http://localhost") as test_client:
+    with TestClient(app, base_url="http://localhost", client=ON_THIS_MACHINE) as test_client:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
         yield test_client
 
@@ -276,7 +276,7 @@ def test_a_model_failure_is_a_plain_503(
     answering: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = app_with(answering, BrokenComposer())
-    with TestClient(app, base_url="http://localhost") as client:
+    with TestClient(app, base_url="http://localhost", client=ON_THIS_MACHINE) as client:
         assert app.state.qa.wait(timeout=60)
         response = client.post("/v1/ask", json=QUESTION)
         assert response.status_code == 503
@@ -323,7 +323,9 @@ def test_a_store_failing_mid_answer_is_a_plain_503_and_an_error_event(
         answering.prompts,
     )
     app.dependency_overrides[get_answerer] = lambda: answerer
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
+    with TestClient(
+        app, base_url="http://localhost", client=ON_THIS_MACHINE, raise_server_exceptions=False
+    ) as client:
         assert app.state.qa.wait(timeout=60)
         response = client.post("/v1/ask", json=QUESTION)
         assert response.status_code == 503

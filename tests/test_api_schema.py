@@ -1,6 +1,7 @@
 """Property-based tests of the HTTP API from its own OpenAPI schema (schemathesis): a real
 server in extractive mode over a small store gets valid and invalid requests for every
-operation, and never answers with a 5xx, nor with a 4xx that is not a JSON ``{"detail": ...}``.
+operation (with its API key, without one and with a wrong one), and never answers with a 5xx,
+nor with a 4xx that is not a JSON ``{"detail": ...}``.
 
 Each operation is run through hypothesis directly (``APIOperation.as_strategy``):
 schemathesis's own pytest loader for a schema from a fixture needs pytest internals that
@@ -16,22 +17,31 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import BaseSchema, Case, GenerationMode
 
 from qa_service.core.config import Settings
+from qa_service.core.keys import KeysFile
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
 from tests.servers import serving
 
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "checks": {
-            # A body over QA_MAX_BODY_BYTES is as refused as a malformed one.
-            "negative_data_rejection": {"expected-statuses": [400, 413, 422]},
-            # A question of spaces, or longer than QA_MAX_QUESTION_CHARS (a setting), is
-            # refused by the answer service (422) though the schema cannot say so.
-            "positive_data_acceptance": {"enabled": False},
+
+def schemathesis_config(key: str) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "checks": {
+                # A body over QA_MAX_BODY_BYTES is as refused as a malformed one; a request
+                # without its key is refused (401) before anything else is read.
+                "negative_data_rejection": {"expected-statuses": [400, 401, 413, 422]},
+                # A question of spaces, or longer than QA_MAX_QUESTION_CHARS (a setting), is
+                # refused by the answer service (422) though the schema cannot say so.
+                "positive_data_acceptance": {"enabled": False},
+            },
+            # Requests carry this API key; schemathesis also sends them without it and with
+            # a wrong one, and expects a 401.
+            "auth": {"openapi": {"API key": {"bearer": key}}},
         }
-    }
-)
+    )
+
+
 # Read from the app's schema at collection, without loading any model. Invalid requests only
 # for operations that take input.
 CASES = [
@@ -48,14 +58,17 @@ def api_schema(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[BaseSchema]:
     data_dir = tmp_path_factory.mktemp("schema") / "data"
-    built = Services(
-        Settings(data_dir=data_dir, chroma_url=None, llm="extractive"), embedder=embedder
+    keys = KeysFile(data_dir.parent / "keys.json")
+    key = keys.add("schemathesis", groups=("staff",))
+    configured = Settings(
+        data_dir=data_dir, chroma_url=None, llm="extractive", api_keys_file=keys.path
     )
+    built = Services(configured, embedder=embedder)
     built.ingestor.run([INTERPOL_NEWS])
     app = build_api(built.settings, built)
     with serving(app) as url:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
-        yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=CONFIG)
+        yield schemathesis.openapi.from_url(f"{url}/openapi.json", config=schemathesis_config(key))
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)

@@ -7,8 +7,10 @@ from fastapi import Depends, HTTPException, Request
 
 from qa_service.answering.question import Question, QuestionError
 from qa_service.answering.service import AnswerService
+from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import AppServices, ServiceState
+from qa_service.core.keys import Caller
 
 
 def get_state(request: Request) -> ServiceState:
@@ -22,8 +24,17 @@ def get_services(state: Annotated[ServiceState, Depends(get_state)]) -> AppServi
     return state.services
 
 
+def get_caller(request: Request) -> Caller:
+    """Who is calling, as ``auth.Authentication`` accepted them before the route ran."""
+    caller = request_caller(request.scope)
+    if caller is None:  # a route outside the authenticated prefix that asks for a caller
+        raise HTTPException(401, detail=KEY_REQUIRED, headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 ServicesDep = Annotated[AppServices, Depends(get_services)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def get_answerer(services: ServicesDep) -> AnswerService:
@@ -33,9 +44,13 @@ def get_answerer(services: ServicesDep) -> AnswerService:
 AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
 
 
-def get_question(body: AskRequest, answerer: AnswererDep) -> Question:
-    """The question asked, checked the way the command line checks it (422 if it cannot be)."""
-    question = body.to_question(groups=None)
+def get_question(body: AskRequest, answerer: AnswererDep, caller: CallerDep) -> Question:
+    """The question asked, searching only the documents the caller may read (the groups it
+    asks for narrow its own, never widen them), checked the way the command line checks it
+    (422 if it cannot be)."""
+    requested = body.filters.groups if body.filters is not None else None
+    groups = caller.narrowed(tuple(requested) if requested is not None else None)
+    question = body.to_question(groups)
     try:
         answerer.validate(question)
     except QuestionError as error:

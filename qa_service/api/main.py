@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from qa_service.api import errors
+from qa_service.api.auth import Authentication
 from qa_service.api.middleware import BodySizeLimit, TrustedHosts
 from qa_service.api.routes import ask, health
 from qa_service.api.state import AppServices, ServiceState
@@ -29,8 +30,10 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.state.qa = state
     app.include_router(health.router)
     app.include_router(ask.router)
-    # The last added runs first: an unknown host is refused before its body is read.
+    # The last added runs first: an unknown host, then a caller without a key, are refused
+    # before the body is read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Authentication, access=state.access)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
     errors.install(app)
     return app

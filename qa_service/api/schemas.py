@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
 from qa_service.answering.question import Question, Turn
 from qa_service.citations.citation import Citation, SentenceCheck
-from qa_service.core.schema import Filters
+from qa_service.core.schema import GROUP_NAME, Filters
 
 
 def _unicode(text: str) -> str:
@@ -37,6 +37,12 @@ class FiltersIn(BaseModel):
     doc_types: list[Literal["txt", "md", "html", "pdf", "docx"]] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    groups: list[Annotated[str, Field(pattern=GROUP_NAME.pattern)]] | None = Field(
+        None,
+        max_length=100,
+        description="search only documents of these groups (and those with no groups): "
+        "they narrow the API key's groups, never widen them",
+    )
 
 
 class AskRequest(BaseModel):

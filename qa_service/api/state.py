@@ -7,6 +7,7 @@ from typing import Protocol
 
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
+from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
 from qa_service.core.config import Settings
 from qa_service.stores.protocol import ChunkStore
@@ -27,8 +28,8 @@ class AppServices(Protocol):
 
 
 class ServiceState:
-    """What the routes share: the services once loaded (or why they are not), and the
-    admission control of answers.
+    """What the routes share: the services once loaded (or why they are not), who may call,
+    and the admission control of answers.
 
     ``load`` builds the services (or hands over ones already built: tests pass theirs, sharing
     one embedding model); it runs in the background, once.
@@ -38,6 +39,7 @@ class ServiceState:
         self.settings = settings
         self.services: AppServices | None = None
         self.error: str | None = None
+        self.access = Access(settings.api_keys_file)
         self.admission = Admission(settings.max_answers_in_flight, settings.max_answers_queued)
         self._load_services = load
         self._loaded = threading.Event()

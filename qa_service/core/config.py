@@ -100,10 +100,13 @@ class Settings(BaseSettings):
     # queue empties as fast.
     max_answers_in_flight: int = Field(2, ge=1)
     max_answers_queued: int = Field(2, ge=0)
+    # The API keys (docs/security.md): JSON written by `qa keys`, each key stored as its sha256.
+    # Without it the API answers only requests made on this machine, with every document.
+    api_keys_file: Path | None = None
 
-    @field_validator("chroma_url")
+    @field_validator("chroma_url", "api_keys_file", mode="before")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
+    def _blank_is_none(cls, value: Any) -> Any:
         return value or None
 
     @field_validator("allowed_hosts", "check_rules_off", mode="before")

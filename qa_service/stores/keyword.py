@@ -1,24 +1,25 @@
-"""The keyword index: BM25 (bm25s, Snowball stemming) over the same chunks as the Chroma store.
+"""The keyword index: BM25 (Snowball stemming) over the same chunks as the Chroma store.
 
 It is a derived index, never the source of truth. Each chunk's stemmed terms and the fields
 filters read are kept in a SQLite file beside the store (crash-safe, incremental: a write or a
-delete touches only its documents). BM25's statistics span the whole collection, so the
-in-memory bm25s model is rebuilt from the stored terms, lazily, whenever the file's generation
-counter says another write happened (in this process or another, such as ``qa ingest`` while
-the API runs). ``ChromaChunkStore`` writes to both and reconciles them by chunk id (see
-``ChromaChunkStore.sync_keyword_index``).
+delete touches only its documents). BM25's statistics span the collection (the part of it a
+caller may read), so the in-memory postings are rebuilt from the stored terms, lazily, whenever
+the file's generation counter says another write happened (in this process or another, such
+as ``qa ingest`` while the API runs). ``ChromaChunkStore`` writes to both and reconciles them
+by chunk id (see ``ChromaChunkStore.sync_keyword_index``).
 """
 
 import json
+import math
 import re
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -80,7 +81,8 @@ class KeywordHit:
 
 
 class _Snapshot:
-    """The bm25s model of one generation, with the filter fields as arrays aligned to it."""
+    """The terms of one generation's chunks as postings, with the filter fields as arrays
+    aligned to them."""
 
     # One row per chunk: chunk_id, doc_id, terms, doc_type, date, groups (JSON list).
     COLUMNS = "chunk_id, doc_id, terms, doc_type, date, groups"
@@ -98,20 +100,18 @@ class _Snapshot:
         for index, found in enumerate(groups):
             for group in found:
                 self.members.setdefault(group, np.zeros(len(rows), dtype=bool))[index] = True
-        self.model: bm25s.BM25 | None = None
-        if rows:
-            self.model = bm25s.BM25(k1=K1, b=B)
-            # An empty chunk still needs a row; "" never matches a query term.
-            terms = [row[2].split() or [""] for row in rows]
-            self.model.index(terms, show_progress=False)
+        # An empty chunk still counts, one word long (as in bm25s); "" never matches a query.
+        self.postings = Postings([row[2].split() or [""] for row in rows])
 
-    def scores(self, terms: Sequence[str]) -> NDArray[np.float32]:
-        if self.model is None:
-            return np.zeros(0, dtype=np.float32)
-        ids = self.model.get_tokens_ids(list(terms))
-        if not ids:
-            return np.zeros(len(self.chunk_ids), dtype=np.float32)
-        return np.asarray(self.model.get_scores_from_ids(ids), dtype=np.float32)
+    def readable(self, filters: Filters | None) -> NDArray[np.bool_] | None:
+        """The chunks the caller may read (``filters.groups``); None: all."""
+        if filters is None or filters.groups is None:
+            return None
+        readable = self.public.copy()
+        for group in filters.groups:
+            if group in self.members:
+                readable |= self.members[group]
+        return readable
 
     def mask(self, filters: Filters | None) -> NDArray[np.bool_] | None:
         """Which chunks ``filters`` allow, the same rules as ``chroma_where``; None: all."""
@@ -122,17 +122,76 @@ class _Snapshot:
             allowed &= np.isin(self.doc_ids, list(filters.doc_ids))
         if filters.doc_types is not None:
             allowed &= np.isin(self.doc_types, list(filters.doc_types))
-        if filters.groups is not None:
-            readable = self.public.copy()
-            for group in filters.groups:
-                if group in self.members:
-                    readable |= self.members[group]
+        readable = self.readable(filters)
+        if readable is not None:
             allowed &= readable
         if filters.date_from is not None:
             allowed &= (self.dates != 0) & (self.dates >= date_number(filters.date_from))
         if filters.date_to is not None:
             allowed &= (self.dates != 0) & (self.dates <= date_number(filters.date_to))
         return allowed
+
+
+class Postings:
+    """BM25 (Lucene's variant, as bm25s computes it) over chunks' terms, with the collection's
+    statistics (how many chunks hold a term, their mean length) taken over the chunks a caller
+    may read: a chunk's score is the same whether or not the store also holds documents the
+    caller may not read, so no score tells that they exist.
+
+    >>> postings = Postings([["lyon", "headquart"], ["lyon"], ["tokyo"]])
+    >>> [round(float(s), 3) for s in postings.scores(["lyon"])]
+    [0.226, 0.26, 0.0]
+    >>> readable = np.array([True, False, True])
+    >>> [round(float(s), 3) for s in postings.scores(["lyon"], readable)]
+    [0.343, 0.0, 0.0]
+    """
+
+    def __init__(self, chunks: Sequence[Sequence[str]]) -> None:
+        self.vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        for row, terms in enumerate(chunks):
+            for term, count in Counter(terms).items():
+                rows.append(row)
+                columns.append(self.vocabulary.setdefault(term, len(self.vocabulary)))
+                counts.append(count)
+        # Each term's chunks side by side (compressed sparse columns).
+        order = np.argsort(np.asarray(columns, dtype=np.int64), kind="stable")
+        self.rows = np.asarray(rows, dtype=np.int64)[order]
+        self.counts = np.asarray(counts, dtype=np.float32)[order]
+        per_term = np.bincount(np.asarray(columns, dtype=np.int64), minlength=len(self.vocabulary))
+        self.starts = np.concatenate(([0], np.cumsum(per_term))).astype(np.int64)
+        self.lengths = np.array([len(terms) for terms in chunks], dtype=np.float64)
+
+    def scores(
+        self, terms: Sequence[str], readable: NDArray[np.bool_] | None = None
+    ) -> NDArray[np.float32]:
+        """Each chunk's score for ``terms`` (a repeated term counts again), the statistics
+        taken over the ``readable`` chunks only (None: all); the others score 0."""
+        scores = np.zeros(len(self.lengths), dtype=np.float32)
+        lengths = self.lengths if readable is None else self.lengths[readable]
+        if not len(lengths):
+            return scores
+        chunks, mean_length = len(lengths), float(lengths.mean())
+        for term in terms:
+            column = self.vocabulary.get(term)
+            if column is None:
+                continue
+            span = slice(self.starts[column], self.starts[column + 1])
+            rows, counts = self.rows[span], self.counts[span]
+            if readable is not None:
+                kept = readable[rows]
+                rows, counts = rows[kept], counts[kept]
+            if not len(rows):
+                continue
+            found = len(rows)
+            idf = np.float32(math.log(1 + (chunks - found + 0.5) / (found + 0.5)))
+            saturation = counts / (
+                K1 * ((1 - B) + B * self.lengths[rows] / np.float64(mean_length)) + counts
+            )
+            scores[rows] += (idf * saturation).astype(np.float32)
+        return scores
 
 
 class KeywordIndex:
@@ -234,7 +293,7 @@ class KeywordIndex:
         """The ``top_k`` best-scoring chunks that ``filters`` allow, best first, then the scores
         of any ``candidates`` (chunk ids found by another search) not among them."""
         snapshot = self._current()
-        scores = snapshot.scores(self.tokenizer.run(query))
+        scores = snapshot.postings.scores(self.tokenizer.run(query), snapshot.readable(filters))
         if not len(scores):
             return []
         allowed = snapshot.mask(filters)

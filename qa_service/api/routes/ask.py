@@ -4,10 +4,11 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Security
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa_service.answering.answer import Answer, AnswerText
+from qa_service.api.auth import API_KEY
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
 from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut, StatusOut, TokenOut
@@ -16,7 +17,9 @@ from qa_service.generation.base import GenerationError
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[Depends(answer_slot)])
+router = APIRouter(
+    prefix="/v1", tags=["ask"], dependencies=[Security(API_KEY), Depends(answer_slot)]
+)
 
 _RETRY_AFTER = {
     "Retry-After": {"description": "when busy: seconds to wait", "schema": {"type": "integer"}},
@@ -24,6 +27,11 @@ _RETRY_AFTER = {
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut, "description": "an unknown Host, or a body that is not text"},
+    401: {"model": ErrorOut, "description": "no API key, or one that is not valid"},
+    403: {
+        "model": ErrorOut,
+        "description": "without a keys file: a request from another machine",
+    },
     413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
     422: {"model": ErrorOut, "description": "the question is empty, too long or malformed"},
     503: {

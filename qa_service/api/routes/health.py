@@ -1,6 +1,6 @@
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from qa_service.api.deps import StateDep
@@ -18,8 +18,10 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "still loading, or the store is down"}})
-def readyz(state: StateDep) -> JSONResponse:
-    """The store and the models are loaded and the store answers."""
+def readyz(state: StateDep, request: Request) -> JSONResponse:
+    """The store and the models are loaded and the store answers. How many chunks it holds is
+    told only to a caller who may read them all: to anyone else, a count that grows when a
+    restricted document comes in would tell that it exists."""
     if state.services is None:
         return JSONResponse({"detail": state.error or "loading"}, status_code=503)
     try:
@@ -27,6 +29,9 @@ def readyz(state: StateDep) -> JSONResponse:
     except Exception:
         logger.exception("the store did not answer")
         return JSONResponse({"detail": STORE_UNAVAILABLE}, status_code=503)
+    client = request.client.host if request.client else None
+    if not state.access.sees_everything(client, request.headers):
+        return JSONResponse({"status": "ready"})
     return JSONResponse(
         {"status": "ready", "collection": state.services.collection, "chunks": chunks}
     )

@@ -1,0 +1,287 @@
+"""The leakage matrix: three API keys, public and restricted documents, every /v1 route and the
+stream, over real HTTP. Nothing of a document a key may not read reaches that key: no byte of
+any response holds its doc_id, its title or a fact only it holds; and every response a key gets
+is the very response it would get from a store where the hidden documents were never ingested
+(timings apart), so no count, score, refusal reason or passage tells that they exist.
+"""
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from qa_service.core.config import Settings
+from qa_service.core.keys import Caller, KeysFile, Role
+from qa_service.embedders.base import Embedder
+from qa_service.services import Services, build_api
+from tests.servers import serving
+
+
+@dataclass(frozen=True)
+class Document:
+    folder: str  # the documents of a folder are ingested with its groups
+    doc_id: str
+    text: str
+    question: str  # answered by this document only
+    answer: str  # in the answer when the key may read the document
+    secrets: tuple[str, ...]  # strings no other document, and no question, holds
+
+
+GROUPS = {
+    "public": (),
+    "alpha": ("alpha",),
+    "beta": ("beta",),
+    "alpha-beta": ("alpha", "beta"),
+    "gamma": ("gamma",),
+}
+DOCUMENTS = (
+    Document(
+        "public",
+        "bulletin-7c.txt",
+        "Staff bulletin\n\nThe annual conference of the organisation will be held in Lisbon on "
+        "12 March 2031. Registration opens at 8 am in the main hall. Every operation report "
+        "must be filed within two days, and informant payments are approved by the finance "
+        "office.",
+        "In which city will the annual conference of the organisation be held?",
+        "Lisbon",
+        ("bulletin-7c",),
+    ),
+    Document(
+        "alpha",
+        "dossier-a91.txt",
+        "Dossier A91\n\nOperation Nightjar began in January 2030. In Operation Nightjar, the "
+        "informant's codename is AMBERWREN. The informant meets officers at Pier 47 in Gdansk "
+        "every Thursday.",
+        "What is the codename of the informant in Operation Nightjar?",
+        "AMBERWREN",
+        ("dossier-a91", "Dossier A91", "AMBERWREN", "Gdansk", "Pier 47", "January 2030"),
+    ),
+    Document(
+        "beta",
+        "dossier-b52.txt",
+        "Dossier B52\n\nOperation Sandpiper tracks a smuggling route by sea. In Operation "
+        "Sandpiper, officers seized 312 kilograms of cocaine hidden in crates labelled "
+        "QUILLBRACKEN. The crates arrived at the port of Valparaiso.",
+        "How many kilograms of cocaine did officers seize in Operation Sandpiper?",
+        "312",
+        ("dossier-b52", "Dossier B52", "QUILLBRACKEN", "Valparaiso", "312 kilograms"),
+    ),
+    Document(
+        "alpha-beta",
+        "dossier-ab7.txt",
+        "Dossier AB7\n\nTask Force Kestrel joins the two units. The liaison officer of Task "
+        "Force Kestrel is Inspector Vashti Okonkwo. Task Force Kestrel meets in Tallinn.",
+        "Who is the liaison officer of Task Force Kestrel?",
+        "Vashti Okonkwo",
+        ("dossier-ab7", "Dossier AB7", "Okonkwo", "Tallinn"),
+    ),
+    Document(
+        "gamma",
+        "dossier-g33.txt",
+        "Dossier G33\n\nProject Halcyon concerns a seized server. The server of Project "
+        "Halcyon was hosted in Reykjavik under the alias ZEPHYRLOOM.",
+        "Under which alias was the server of Project Halcyon hosted?",
+        "ZEPHYRLOOM",
+        ("dossier-g33", "Dossier G33", "ZEPHYRLOOM", "Reykjavik"),
+    ),
+)
+# Overlapping (alpha; alpha and beta) and disjoint (gamma) keys.
+KEYS = {"analyst-a": ("alpha",), "lead-ab": ("alpha", "beta"), "auditor-g": ("gamma",)}
+UNANSWERABLE = "What is the capital city of Mongolia?"
+
+
+def visible(key: str) -> list[Document]:
+    groups = set(KEYS[key])
+    return [d for d in DOCUMENTS if not GROUPS[d.folder] or groups & set(GROUPS[d.folder])]
+
+
+def hidden(key: str) -> list[Document]:
+    return [d for d in DOCUMENTS if d not in visible(key)]
+
+
+@dataclass
+class World:
+    """The service over every document, asked with each key; and, for each key, the service
+    over only the documents that key may read, asked from its own machine with no keys."""
+
+    url: str
+    keys: dict[str, str]
+    references: dict[str, str]
+
+
+def _ingest(services: Services, corpus: Path, folders: set[str]) -> None:
+    for folder in sorted(folders):
+        report = services.ingestor.run([corpus / folder], GROUPS[folder])
+        assert report.ok and report.added, report
+
+
+def _serve(stack: ExitStack, services: Services) -> str:
+    app = build_api(services.settings, services)
+    url = stack.enter_context(serving(app))
+    assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
+    return url
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("leakage")
+    corpus = root / "corpus"
+    for document in DOCUMENTS:
+        (corpus / document.folder).mkdir(parents=True, exist_ok=True)
+        (corpus / document.folder / document.doc_id).write_text(document.text, encoding="utf-8")
+    keys_file = KeysFile(root / "keys.json")
+    keys = {name: keys_file.add(name, groups) for name, groups in KEYS.items()}
+
+    def services(name: str, keys_path: Path | None) -> Services:
+        settings = Settings(
+            data_dir=root / name, chroma_url=None, llm="extractive", api_keys_file=keys_path
+        )
+        return Services(settings, embedder=embedder)
+
+    with ExitStack() as stack:
+        everything = services("all", keys_file.path)
+        _ingest(everything, corpus, set(GROUPS))
+        url = _serve(stack, everything)
+        references = {}
+        for key in KEYS:
+            own = services(f"only-{key}", None)
+            _ingest(own, corpus, {document.folder for document in visible(key)})
+            references[key] = _serve(stack, own)
+        yield World(url, keys, references)
+
+
+def ask(url: str, path: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    response = httpx.post(f"{url}{path}", json=body, headers=headers, timeout=120)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def comparable(response: httpx.Response) -> Any:
+    """The response without what differs between two runs of the same question (timings)."""
+    if response.headers["content-type"].startswith("text/event-stream"):
+        events = []
+        for block in response.text.replace("\r\n", "\n").strip().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            events.append((fields.get("event"), _without_timings(json.loads(fields["data"]))))
+        return events
+    return _without_timings(response.json())
+
+
+def _without_timings(value: Any) -> Any:
+    if isinstance(value, dict) and "timings_ms" in value:
+        return {k: v for k, v in value.items() if k != "timings_ms"}
+    return value
+
+
+def assert_nothing_of(documents: list[Document], response: httpx.Response) -> None:
+    raw = response.content.lower()
+    for document in documents:
+        for secret in document.secrets:
+            assert secret.lower().encode() not in raw, (secret, response.text[:2000])
+
+
+def requests_of(key: str) -> list[dict[str, Any]]:
+    """Every question the matrix asks with ``key``: each document's, an unanswerable one, and,
+    for each document the key may not read, ways of reaching for it."""
+    bodies: list[dict[str, Any]] = [{"question": d.question} for d in DOCUMENTS]
+    bodies.append({"question": UNANSWERABLE})
+    for document in hidden(key):
+        bodies += [
+            # Filters cannot widen the key's groups, nor name a document it may not read.
+            {"question": document.question, "filters": {"groups": list(GROUPS[document.folder])}},
+            {"question": document.question, "filters": {"doc_ids": [document.doc_id]}},
+            # History cannot bring a hidden document back into the search.
+            {
+                "question": "And who gave that order?",
+                "history": [{"role": "user", "content": document.question}],
+            },
+            {"question": document.question, "top_k": 50},
+        ]
+    return bodies
+
+
+def as_the_key_searches(key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the groups ``key`` searches with: its own, or those of them it asks for."""
+    filters = body.get("filters", {})
+    requested = filters.get("groups")
+    groups = Caller(key, KEYS[key], Role.READER).narrowed(
+        tuple(requested) if requested is not None else None
+    )
+    return {**body, "filters": {**filters, "groups": list(groups or ())}}
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+@pytest.mark.parametrize("path", ["/v1/ask", "/v1/ask/stream"])
+def test_a_key_gets_nothing_of_a_document_it_may_not_read(
+    world: World, key: str, path: str
+) -> None:
+    for body in requests_of(key):
+        response = ask(world.url, path, body, world.keys[key])
+        assert_nothing_of(hidden(key), response)
+        # The same bytes (timings apart) as from a store that never held the hidden documents,
+        # asked for the same groups.
+        reference = ask(world.references[key], path, as_the_key_searches(key, body))
+        assert comparable(response) == comparable(reference), body
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_a_key_reads_the_documents_of_its_groups(world: World, key: str) -> None:
+    """The matrix's other half, without which it would prove nothing: each key is answered
+    from every document it may read, and refused for every one it may not, just as for a
+    question no document answers."""
+    unanswerable = ask(world.url, "/v1/ask", {"question": UNANSWERABLE}, world.keys[key]).json()
+    assert unanswerable["refused"]
+    for document in DOCUMENTS:
+        body = ask(world.url, "/v1/ask", {"question": document.question}, world.keys[key]).json()
+        if document in visible(key):
+            assert not body["refused"] and document.answer in body["answer"], (key, body)
+            assert {c["doc_id"] for c in body["citations"]} == {document.doc_id}
+        else:
+            assert body["refused"] and body["citations"] == [], (key, body)
+            assert body["refusal_reason"] in ("retrieval", "unsupported", "composer")
+
+
+def test_filters_narrow_a_key_to_fewer_groups(world: World) -> None:
+    kestrel = next(d for d in DOCUMENTS if d.doc_id == "dossier-ab7.txt")
+    narrowed = {"question": kestrel.question, "filters": {"groups": ["beta"]}}
+    body = ask(world.url, "/v1/ask", narrowed, world.keys["lead-ab"]).json()
+    assert not body["refused"] and kestrel.answer in body["answer"]
+    none = {"question": kestrel.question, "filters": {"groups": []}}
+    response = ask(world.url, "/v1/ask", none, world.keys["lead-ab"])
+    assert response.json()["refused"]
+    assert_nothing_of([d for d in DOCUMENTS if GROUPS[d.folder]], response)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer qa_not-a-key"},
+        {"Authorization": "Token qa_not-a-key"},
+        {"Authorization": "Basic YWxpY2U6c2VjcmV0"},
+        {"Authorization": "bearer"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/ask", "/v1/ask/stream", "/v1/documents", "/v1"])
+def test_without_a_valid_key_every_v1_route_is_one_401(
+    world: World, headers: dict[str, str], path: str
+) -> None:
+    response = httpx.post(f"{world.url}{path}", json={"question": "x"}, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "a valid API key is required: send Authorization: Bearer KEY"
+    }
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_health_and_readiness_say_nothing_of_the_documents(world: World) -> None:
+    for key in [None, *world.keys.values()]:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        assert httpx.get(f"{world.url}/healthz", headers=headers).json() == {"status": "ok"}
+        assert httpx.get(f"{world.url}/readyz", headers=headers).json() == {"status": "ready"}
