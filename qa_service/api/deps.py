@@ -33,9 +33,18 @@ def get_answerer(services: ServicesDep) -> AnswerService:
 AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
 
 
-def get_question(body: AskRequest, answerer: AnswererDep) -> Question:
+def get_reader_groups() -> tuple[str, ...] | None:
+    """The groups whose documents the caller may read, for ``Filters.groups``; ``None``: every
+    document (the service has no API keys yet). Every route that reads documents takes it."""
+    return None
+
+
+ReaderGroupsDep = Annotated[tuple[str, ...] | None, Depends(get_reader_groups)]
+
+
+def get_question(body: AskRequest, answerer: AnswererDep, groups: ReaderGroupsDep) -> Question:
     """The question asked, checked the way the command line checks it (422 if it cannot be)."""
-    question = body.to_question(groups=None)
+    question = body.to_question(groups=groups)
     try:
         answerer.validate(question)
     except QuestionError as error:

@@ -8,7 +8,7 @@ from fastapi_offline import FastAPIOffline
 
 from qa_service.api import errors
 from qa_service.api.middleware import BodySizeLimit, TrustedHosts
-from qa_service.api.routes import ask, health
+from qa_service.api.routes import ask, documents, health
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.state.qa = state
     app.include_router(health.router)
     app.include_router(ask.router)
+    app.include_router(documents.router)
     # The last added runs first: an unknown host is refused before its body is read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
