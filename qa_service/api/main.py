@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from qa_service.api import errors
-from qa_service.api.middleware import BodySizeLimit, TrustedHosts
-from qa_service.api.routes import ask, documents, health
+from qa_service.api.middleware import BodySizeLimit, CrossOrigin, TrustedHosts
+from qa_service.api.routes import ask, chat, documents, health
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
 
@@ -30,8 +30,12 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(chat.router)
     # The last added runs first: an unknown host is refused before its body is read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outside every check of the request but the host: a refusal must carry the CORS headers
+    # for the widget's page to read it, and a browser's preflight has no key and no body.
+    app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
     errors.install(app)
     return app
