@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from qa_service.api.deps import get_reader_groups
@@ -80,16 +81,14 @@ def test_unknown_documents_and_offsets_outside_are_refused(client: TestClient) -
         assert response.status_code == 422, (start, end)
         assert "detail" in response.json()
     beyond = client.get(f"/v1/documents/{LYON}/text", params={"start": 0, "end": chars + 1})
-    assert beyond.json() == {
-        "detail": f"start and end must lie within the document (0 to {chars})"
-    }
+    assert beyond.json() == {"detail": f"start and end must lie within the document (0 to {chars})"}
     assert client.get(f"/v1/documents/{LYON}/text").status_code == 422
 
 
 def test_the_callers_groups_apply_as_for_questions(client: TestClient) -> None:
     params = {"start": 0, "end": 5}
     app = client.app
-    assert isinstance(app.dependency_overrides, dict)
+    assert isinstance(app, FastAPI)
     for groups, readable in ((("finance",), False), (("hr",), True), ((), False)):
         app.dependency_overrides[get_reader_groups] = lambda groups=groups: groups
         private = client.get("/v1/documents/report.pdf/text", params=params)
