@@ -83,6 +83,10 @@ def test_unknown_documents_and_offsets_outside_are_refused(client: TestClient) -
     beyond = client.get(f"/v1/documents/{LYON}/text", params={"start": 0, "end": chars + 1})
     assert beyond.json() == {"detail": f"start and end must lie within the document (0 to {chars})"}
     assert client.get(f"/v1/documents/{LYON}/text").status_code == 422
+    # Any doc_id reaches the route, a line break in it too: its parameters are checked first.
+    odd = client.get("/v1/documents/a%0Ab/text", params={"start": 0, "end": 1})
+    assert odd.json() == {"detail": "no such document"}
+    assert client.get("/v1/documents/a%0Ab/text", params={"start": "x"}).status_code == 422
 
 
 def test_the_callers_groups_apply_as_for_questions(client: TestClient) -> None:

@@ -5,11 +5,27 @@ from bisect import bisect_right
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from starlette.convertors import Convertor, register_url_convertor
 
 from qa_service.api.deps import ReaderGroupsDep, ServicesDep
 from qa_service.api.schemas import DocumentTextOut, ErrorOut
 from qa_service.core.schema import Filters, Passage
 
+
+class DocumentId(Convertor[str]):
+    """A path parameter of any characters, slashes and line breaks included (Starlette's
+    ``path`` stops at a line break): a ``doc_id`` is a file's path, which may hold both."""
+
+    regex = "(?s:.+)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("doc_id", DocumentId())
 router = APIRouter(prefix="/v1", tags=["documents"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -22,7 +38,7 @@ _WORD_REACH = 80
 _SPACE = re.compile(r"\s")
 
 
-@router.get("/documents/{doc_id:path}/text", responses=_ERRORS)
+@router.get("/documents/{doc_id:doc_id}/text", responses=_ERRORS)
 def document_text(
     doc_id: str,
     services: ServicesDep,

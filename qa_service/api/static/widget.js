@@ -642,7 +642,9 @@
       if (found.quote !== citation.quote) {
         body.prepend(h("p", { class: "loading" }, "The document has changed since this answer: the highlighted text may not be the quote."));
       }
-      body.scrollTop = Math.max(0, mark.offsetTop - body.clientHeight / 3);
+      // Two lines before the quote in sight, the first of them whole.
+      const line = parseFloat(getComputedStyle(passage).lineHeight) || 23;
+      body.scrollTop = Math.max(0, mark.offsetTop - 2 * line - 4);
       body.closest(".card").scrollIntoView({ block: "nearest" });
     }
   }
