@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?= $(or $(CMAKE_ARGS),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_F
 LLAMA_BUILD := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') | sha256sum | cut -c1-16)
 LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/llama-wheels/$(LLAMA_BUILD)
 
-.PHONY: install run test lint check bench bench-retrieval bench-evidence reliability clean
+.PHONY: install browser run test lint check bench bench-retrieval bench-evidence reliability clean screenshots
 
 install: $(STAMP)
 
@@ -54,8 +54,21 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: check
+test: check browser
 	$(BIN)/pytest
+
+# Debian's Chromium, which Playwright drives in the chat's browser tests
+# (tests/test_chat_browser.py): a browser from the distribution's packages, never one that
+# Playwright downloads. Installed once, as root (CI) or through sudo.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq \
+		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+# The chat's pictures in docs/images, taken by the browser tests' Chromium (~1 min).
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.chat_screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -44,6 +44,15 @@ def get_answerer(services: ServicesDep) -> AnswerService:
 AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
 
 
+def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:
+    """The groups whose documents the caller may read, for ``Filters.groups`` (``None``: every
+    document). Every route that reads documents takes it."""
+    return caller.narrowed(None)
+
+
+ReaderGroupsDep = Annotated[tuple[str, ...] | None, Depends(get_reader_groups)]
+
+
 def get_question(body: AskRequest, answerer: AnswererDep, caller: CallerDep) -> Question:
     """The question asked, searching only the documents the caller may read (the groups it
     asks for narrow its own, never widen them), checked the way the command line checks it

@@ -8,8 +8,8 @@ from fastapi_offline import FastAPIOffline
 
 from qa_service.api import errors
 from qa_service.api.auth import Authentication
-from qa_service.api.middleware import BodySizeLimit, TrustedHosts
-from qa_service.api.routes import ask, health
+from qa_service.api.middleware import BodySizeLimit, CrossOrigin, TrustedHosts
+from qa_service.api.routes import ask, chat, documents, health
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
 
@@ -30,10 +30,15 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.state.qa = state
     app.include_router(health.router)
     app.include_router(ask.router)
-    # The last added runs first: an unknown host, then a caller without a key, are refused
-    # before the body is read.
+    app.include_router(documents.router)
+    app.include_router(chat.router)
+    # The last added runs first: an unknown host is refused before its body is read; a
+    # browser's preflight (no key, no body) is answered before the key is checked, and every
+    # refusal, a 401 included, carries the CORS headers the widget's page needs to read it;
+    # a caller without a key is refused before the body is read.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Authentication, access=state.access)
+    app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
     errors.install(app)
     return app

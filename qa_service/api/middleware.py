@@ -1,4 +1,5 @@
-"""What every request passes before a route: its Host is one of ours, its body is small enough.
+"""What every request passes before a route: its Host is one of ours, its body is small enough,
+and a web page of another origin calling it is one of the allowed ones (CORS).
 
 Both answer in the API's error shape, a JSON ``{"detail": ...}``; Starlette's own versions
 (``TrustedHostMiddleware``, and ``RequestBodyLimitMiddleware`` behind FastAPI's
@@ -9,8 +10,9 @@ from collections.abc import Sequence
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _HOST_PASSED = "qa.host_passed"
@@ -101,3 +103,32 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = BodyTooLarge(self.max_bytes)
         await JSONResponse({"detail": error.detail}, error.status_code)(scope, receive, send)
+
+
+class CrossOrigin(CORSMiddleware):
+    """Lets the web pages of ``origins`` (those embedding the chat widget) call the API from
+    their visitors' browsers: with a key in ``Authorization`` and a JSON body, and reading the
+    ``Retry-After`` of a busy service. A preflight from any other page gets a JSON 400."""
+
+    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
+        super().__init__(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "Retry-After-Ms"],
+            # An intranet page may call a service on a more private address (Chrome asks).
+            allow_private_network=True,
+            max_age=600,
+        )
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        return JSONResponse(
+            {"detail": f"cross-origin request refused: {refused} not allowed"},
+            400,
+            headers={k: v for k, v in response.headers.items() if k.startswith("access-control")},
+        )

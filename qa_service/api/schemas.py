@@ -169,3 +169,26 @@ class ErrorOut(BaseModel):
 class BusyOut(BaseModel):
     detail: str
     retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")
+
+
+class DocumentTextOut(BaseModel):
+    """A document's text around a quote: what a citation opened in context shows."""
+
+    doc_id: str
+    title: str | None
+    page: int | None = Field(
+        description="the page the passage holding the quote begins on (PDFs); null for "
+        "documents without pages"
+    )
+    text: str = Field(
+        description="the document's text from `offset`: the quote with about `context` "
+        "characters either side, cut between words"
+    )
+    offset: int = Field(description="where `text` starts in the document")
+    start: int
+    end: int
+    quote: str = Field(
+        description="the document's text between `start` and `end`: `text[start - offset:end "
+        "- offset]`"
+    )
+    chars: int = Field(description="the document's length in characters")

@@ -1,5 +1,6 @@
 """Service settings, read from the environment (prefix ``QA_``) or a ``.env`` file."""
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -9,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The names a loopback-only service is reached by; `qa serve --host` adds the address it binds.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A web origin as browsers send it: scheme, host and an optional port.
+_ORIGIN = re.compile(r"^https?://[^/\s*?#@]+$")
 
 
 class Settings(BaseSettings):
@@ -92,6 +95,11 @@ class Settings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(LOOPBACK_HOSTS)
     )
+    # Web pages (origins, "https://intranet.example.org") whose visitors' browsers may call the
+    # API: the pages that embed the chat widget (docs/chat.md). None by default: the service's
+    # own chat page needs none. Comma-separated; "*" is refused, as it would let any web site a
+    # visitor opens ask the service and read its documents' text.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Answers computed at once, and waiting for a turn; past both, a 503 with Retry-After. The
     # local model generates one answer at a time (one KV cache, behind a lock) on 2 cores, so a
     # second answer in flight only gets its retrieval done while the first is written; each
@@ -109,12 +117,25 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return value or None
 
-    @field_validator("allowed_hosts", "check_rules_off", mode="before")
+    @field_validator("allowed_hosts", "check_rules_off", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        # Browsers send an origin in lower case, without a trailing slash.
+        origins = [origin.rstrip("/").lower() for origin in value]
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not a web page's origin: scheme://host[:port], no path "
+                    "(and not '*': list each page's origin)"
+                )
+        return origins
 
     @field_validator("collection")
     @classmethod

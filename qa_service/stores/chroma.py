@@ -371,6 +371,19 @@ class ChromaChunkStore:
             text = text.ljust(start) + piece[max(0, len(text) - start) :]
         return text
 
+    def document_chunks(self, document: DocumentInfo) -> list[Passage]:
+        """The chunks of ``document`` (that version of it) as passages in document order, each
+        with its offsets and page: where a quote sits in it."""
+        where = {"$and": [{"doc_id": document.doc_id}, {"version": document.version}]}
+        found = self._collection.get(where=where, include=["documents", "metadatas"])
+        passages = [
+            passage_from_record(record_id, text, metadata, 0.0)
+            for record_id, text, metadata in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+            )
+        ]
+        return sorted(passages, key=lambda passage: passage.start)
+
     def complete_versions(self) -> dict[str, str | None]:
         """``doc_id`` -> its one complete version, or ``None`` if it needs work (its old and new
         versions side by side); a document with no complete version at all is left out.

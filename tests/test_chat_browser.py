@@ -1,0 +1,316 @@
+"""The chat in a real browser: Debian's headless Chromium, driven by Playwright, on an intranet
+page of another origin that embeds the widget with one script tag, and on the service's own
+page. The service is real (uvicorn on a loopback port) and answers from interpol-news without a
+model."""
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
+
+from qa_service.embedders.base import Embedder
+from tests.chat_pages import (
+    CHROMIUM,
+    FOLLOW_UP,
+    KEY,
+    QUESTION,
+    XSS_QUESTION,
+    XSS_TITLE,
+    ask,
+    chat_site,
+    focused,
+    launch,
+    widget,
+)
+
+ARABIC_QUESTION = "أين اجتمع رؤساء الشرطة؟"
+DESKTOP = ViewportSize(width=1280, height=860)
+
+# Records, in order, what the chat shows as an answer comes: status changes, answer text, the
+# sources list (added once the answer is done).
+WATCH_RENDERING = """() => {
+    window.__steps = [];
+    const root = document.querySelector("qa-chat").shadowRoot;
+    new MutationObserver((records) => {
+        for (const record of records) {
+            const node = record.target.nodeType === 1 ? record.target : record.target.parentElement;
+            if (node.closest(".status")) window.__steps.push("status");
+            else if (node.closest(".text") && record.addedNodes.length) window.__steps.push("text");
+            for (const added of record.addedNodes) {
+                if (added.nodeType === 1 && added.matches(".sources")) {
+                    window.__steps.push("sources");
+                }
+            }
+        }
+    }).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[str, str]]:
+    with chat_site(tmp_path_factory.mktemp("chat"), embedder) as urls:
+        yield urls
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"no browser at {CHROMIUM}: `make browser` installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def opened(page: Page, url: str) -> list[Request]:
+    """Opens ``url``, then the chat (on an intranet page); the requests the page makes."""
+    requests: list[Request] = []
+    page.on("request", lambda request: requests.append(request))
+    page.goto(url)
+    if "/plain" in url or "/hostile" in url:
+        widget(page).locator(".launcher").click()
+    return requests
+
+
+def test_a_conversation_on_an_intranet_page(site: tuple[str, str], page: Page) -> None:
+    host, api = site
+    requests = opened(page, f"{host}/plain")
+    chat = widget(page)
+    assert page.locator("qa-chat").count() == 1
+    page.evaluate(WATCH_RENDERING)
+
+    answer = ask(page, QUESTION, 1)
+    text = answer.locator(".text").inner_text()
+    assert "Lyon" in text
+    # The checked text is shown as it comes, then its sources once the answer is done.
+    steps: list[str] = page.evaluate("window.__steps")
+    assert "status" in steps[: steps.index("text")] and steps.index("text") < steps.index("sources")
+    asked = next(r for r in requests if r.url == f"{api}/v1/ask/stream")
+    headers = asked.all_headers()
+    assert headers["authorization"] == f"Bearer {KEY}" and headers["origin"] == host
+    assert json.loads(asked.post_data or "") == {"question": QUESTION, "history": []}
+
+    chip = answer.locator(".text .chip").first
+    assert chip.get_attribute("aria-expanded") == "false"
+    chip.click()
+    mark = answer.locator(".card mark")
+    mark.wait_for()
+    quote = mark.inner_text()
+    assert "INTERPOL headquarters in Lyon" in quote and quote.rstrip(".") in text
+    context = answer.locator(".card .context").inner_text()
+    assert quote in context and len(context) > len(quote) + 100
+    assert answer.locator(".card h3").inner_text() == "000_bacf7507a92bc4d7.txt"
+    assert chip.get_attribute("aria-expanded") == "true"
+    document = (host, api)
+    assert all(request.url.startswith(document) for request in requests)
+
+    follow_up = ask(page, FOLLOW_UP, 2)
+    sent = [r for r in requests if r.url == f"{api}/v1/ask/stream"][-1]
+    user, assistant = json.loads(sent.post_data or "")["history"]
+    assert user == {"role": "user", "content": QUESTION} and assistant["role"] == "assistant"
+    # The answer as the service gave it, its markers the chips shown.
+    assert "Lyon [1]" in assistant["content"]
+    assert re.sub(r"\[(\d+)\]", r"\1", assistant["content"]) == text
+    # The question as the service understood it, when it differs from what was typed.
+    assert QUESTION in follow_up.locator(".understood").inner_text()
+    assert follow_up.locator(".text .chip").count() >= 1
+    assert answer.locator(".understood").count() == 0
+    assert chat.locator(".msg.user").all_inner_texts() == [QUESTION, FOLLOW_UP]
+
+
+@pytest.mark.parametrize("where", ["intranet", "service"])
+def test_markup_in_documents_is_shown_as_text(
+    site: tuple[str, str], page: Page, where: str
+) -> None:
+    host, api = site
+    opened(page, f"{host}/plain" if where == "intranet" else f"{api}/")
+    answer = ask(page, XSS_QUESTION, 1)
+    assert "<img src=x onerror=window.__qaXss=2>" in answer.locator(".text").inner_text()
+    assert "<script>window.__qaXss=3</script>" in answer.locator(".text").inner_text()
+    assert answer.locator(".source-title").inner_text() == XSS_TITLE
+    answer.locator(".text .chip").first.click()
+    answer.locator(".card mark").wait_for()
+    assert answer.locator(".card h3").inner_text() == XSS_TITLE
+    assert "<script>" in answer.locator(".card .context").inner_text()
+    page.wait_for_timeout(300)  # time for an image's error, had one been made
+    assert page.evaluate("window.__qaXss") is None
+    assert (
+        page.evaluate(
+            "document.querySelector('qa-chat').shadowRoot.querySelectorAll('img, script').length"
+        )
+        == 0
+    )
+
+
+def test_arabic_reads_right_to_left(site: tuple[str, str], page: Page) -> None:
+    host, _ = site
+    opened(page, f"{host}/plain")
+    answer = ask(page, ARABIC_QUESTION, 1)
+    question = widget(page).locator(".msg.user").first
+    assert question.get_attribute("dir") == "rtl"
+    assert question.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # Without a model to translate, the documents (in English) do not answer it: said in Arabic.
+    assert answer.get_attribute("dir") == "rtl" and answer.get_attribute("lang") == "ar"
+    refusal = answer.locator(".refusal p").first
+    assert refusal.inner_text() == "الوثائق لا تذكر ذلك."
+    assert refusal.evaluate("e => getComputedStyle(e).direction") == "rtl"
+
+
+def test_the_whole_flow_by_keyboard(site: tuple[str, str], page: Page) -> None:
+    host, _ = site
+    page.goto(f"{host}/plain")
+    chat = widget(page)
+
+    def tab_to(kind: str, key: str = "Tab") -> dict[str, Any]:
+        for _ in range(30):
+            page.keyboard.press(key)
+            now = focused(page)
+            if kind in now["cls"].split():
+                return now
+        raise AssertionError(f"{key} never reached a {kind}")
+
+    tab_to("launcher")
+    page.keyboard.press("Enter")
+    assert chat.locator(".panel").is_visible() and focused(page)["tag"] == "textarea"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+
+    chip = tab_to("chip", "Shift+Tab")
+    assert chip["label"].startswith("Source ")
+    outline = page.evaluate(
+        "() => getComputedStyle(document.querySelector('qa-chat').shadowRoot.activeElement)"
+        ".outlineStyle"
+    )
+    assert outline == "solid"  # the focus is seen
+    page.keyboard.press("Enter")
+    answer.locator(".card mark").wait_for()
+    assert focused(page)["tag"] == "h3"
+    tab_to("context")  # the passage scrolls by keyboard
+    page.keyboard.press("Escape")
+    assert answer.locator(".card").count() == 0 and "chip" in focused(page)["cls"]
+    page.keyboard.press("Escape")
+    assert not chat.locator(".panel").is_visible() and "launcher" in focused(page)["cls"]
+
+
+def test_the_host_pages_styles_do_not_reach_the_widget(site: tuple[str, str], page: Page) -> None:
+    host, _ = site
+    measured = []
+    for name in ("plain", "hostile"):
+        opened(page, f"{host}/{name}")
+        ask(page, QUESTION, 1)
+        measured.append(
+            widget(page).evaluate_all(
+                """chats => {
+                    const root = chats[0].shadowRoot;
+                    const parts = [".launcher", ".panel", ".head h2", ".msg.user", "article",
+                                   ".text", ".chip", "textarea", ".send"];
+                    return parts.map(selector => {
+                        const element = root.querySelector(selector);
+                        const style = getComputedStyle(element);
+                        const box = element.getBoundingClientRect();
+                        return [selector, box.x, box.y, box.width, box.height, style.color,
+                                style.backgroundColor, style.fontSize, style.fontFamily,
+                                style.lineHeight, style.letterSpacing, style.padding];
+                    });
+                }"""
+            )
+        )
+        host_text = page.locator("#host-text").evaluate("e => getComputedStyle(e).fontSize")
+        # The hostile page's rules are in force on its own text.
+        assert host_text == ("40px" if name == "hostile" else "16px")
+    assert measured[0] == measured[1]
+
+
+def test_the_service_page_runs_with_no_inline_script(site: tuple[str, str], page: Page) -> None:
+    _, api = site
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text))
+    response = page.goto(f"{api}/")
+    assert (
+        response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    )
+    answer = ask(page, QUESTION, 1)
+    assert "Lyon" in answer.locator(".text").inner_text()
+    assert not [text for text in problems if "Content Security Policy" in text]
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.__inline = 1";
+            document.body.append(script);
+        }"""
+    )
+    assert page.evaluate("window.__inline") is None
+    assert any("Content Security Policy" in text for text in problems)
+
+
+def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
+    site: tuple[str, str], page: Page
+) -> None:
+    _, api = site
+    page.goto(f"{api}/")
+    chat = widget(page)
+    busy = {"detail": "the service is busy: retry later", "retry_after_ms": 7000}
+    page.route(
+        "**/v1/ask/stream",
+        lambda route: route.fulfill(status=503, headers={"Retry-After": "7"}, json=busy),
+    )
+    failed = ask(page, QUESTION, 1)
+    assert (
+        failed.locator(".error")
+        .inner_text()
+        .startswith("The service is busy answering others. Try again in 7 seconds.")
+    )
+    page.unroute("**/v1/ask/stream")
+    failed.locator(".retry").click()
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+    assert chat.locator("article.msg.bot").count() == 1 and chat.locator(".error").count() == 0
+
+    cut = 'event: status\r\ndata: {"stage": "searching"}\r\n\r\n'
+    page.route(
+        "**/v1/ask/stream",
+        lambda route: route.fulfill(body=cut, headers={"content-type": "text/event-stream"}),
+    )
+    lost = ask(page, FOLLOW_UP, 2)
+    assert "The connection was lost" in lost.locator(".error").inner_text()
+    page.unroute("**/v1/ask/stream")
+
+    held: list[Route] = []
+    page.route("**/v1/ask/stream", lambda route: held.append(route))  # never answered
+    chat.locator("textarea").fill(FOLLOW_UP)
+    chat.locator("textarea").press("Enter")
+    stop = chat.locator(".send.stop")
+    stop.wait_for()
+    assert stop.get_attribute("title") == "Stop"
+    stop.click()
+    stopped = chat.locator("article.msg.bot").nth(2)
+    assert stopped.locator(".note").inner_text() == "Stopped."
+    assert chat.locator(".send.stop").count() == 0
+    # Only the answered question is history: the failed and stopped ones are not.
+    assert page.evaluate("document.querySelector('qa-chat').history.length") == 2
+
+
+def test_the_script_adds_one_element_and_no_globals(site: tuple[str, str], page: Page) -> None:
+    host, _ = site
+    page.goto(f"{host}/plain")
+    widget(page).locator(".launcher").wait_for()
+    body = page.evaluate("[...document.body.children].map(e => e.tagName.toLowerCase())")
+    assert body[-2:] == ["script", "qa-chat"]
+    assert page.evaluate("typeof QaChat + typeof AnswerView + typeof h") == "undefined" * 3
