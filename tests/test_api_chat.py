@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from qa_service.api.admission import OverloadedError
 from qa_service.core.config import Settings
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
 
 INTRANET = "https://intranet.example.org"
 
@@ -22,7 +22,7 @@ def client(extractive: Services) -> Iterator[TestClient]:
     extractive.ingestor.run([INTERPOL_NEWS])
     settings = extractive.settings.model_copy(update={"cors_origins": [INTRANET]})
     app = build_api(settings, extractive)
-    with TestClient(app, base_url="http://localhost") as test_client:
+    with TestClient(app, base_url="http://localhost", client=ON_THIS_MACHINE) as test_client:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
         yield test_client
 

@@ -5,13 +5,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from qa_service.api.deps import get_reader_groups
 from qa_service.api.routes.documents import context_window
+from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
 from tests.samples import pdf_bytes
 
 LYON = "000_bacf7507a92bc4d7.txt"
@@ -33,7 +32,7 @@ def client(extractive: Services, tmp_path: Path) -> Iterator[TestClient]:
     extractive.ingestor.run([INTERPOL_NEWS])
     extractive.ingestor.run([private], groups=("hr",))
     app = build_api(extractive.settings, extractive)
-    with TestClient(app, base_url="http://localhost") as test_client:
+    with TestClient(app, base_url="http://localhost", client=ON_THIS_MACHINE) as test_client:
         assert app.state.qa.wait(timeout=120) and app.state.qa.services is not None
         yield test_client
 
@@ -89,20 +88,34 @@ def test_unknown_documents_and_offsets_outside_are_refused(client: TestClient) -
     assert client.get("/v1/documents/a%0Ab/text", params={"start": "x"}).status_code == 422
 
 
-def test_the_callers_groups_apply_as_for_questions(client: TestClient) -> None:
+def test_the_callers_groups_apply_as_for_questions(
+    extractive: Services, client: TestClient, tmp_path: Path
+) -> None:
+    keys_file = KeysFile(tmp_path / "keys.json")
+    keys = {groups: keys_file.add(f"key-{index}", groups) for index, groups in enumerate(GROUPS)}
+    keyed = extractive.settings.model_copy(update={"api_keys_file": keys_file.path})
     params = {"start": 0, "end": 5}
-    app = client.app
-    assert isinstance(app, FastAPI)
-    for groups, readable in ((("finance",), False), (("hr",), True), ((), False)):
-        app.dependency_overrides[get_reader_groups] = lambda groups=groups: groups
-        private = client.get("/v1/documents/report.pdf/text", params=params)
-        # Another group's document is as unknown as a missing one.
-        assert private.status_code == (200 if readable else 404), groups
-        # A document ingested without groups is everyone's.
-        assert client.get(f"/v1/documents/{LYON}/text", params=params).status_code == 200
-        answer = client.post("/v1/ask", json={"question": "When did the liaison office open?"})
-        cited = {citation["doc_id"] for citation in answer.json()["citations"]}
-        assert ("report.pdf" in cited) == readable, groups
+    app = build_api(keyed, extractive)
+    with TestClient(app, base_url="http://localhost", client=ON_THIS_MACHINE) as keyed_client:
+        assert app.state.qa.wait(timeout=120)
+        for groups, readable in ((("finance",), False), (("hr",), True), ((), False)):
+            headers = {"Authorization": f"Bearer {keys[groups]}"}
+            private = keyed_client.get(
+                "/v1/documents/report.pdf/text", params=params, headers=headers
+            )
+            # Another group's document is as unknown as a missing one.
+            assert private.status_code == (200 if readable else 404), groups
+            # A document ingested without groups is everyone's.
+            lyon = keyed_client.get(f"/v1/documents/{LYON}/text", params=params, headers=headers)
+            assert lyon.status_code == 200
+            answer = keyed_client.post(
+                "/v1/ask", json={"question": "When did the liaison office open?"}, headers=headers
+            )
+            cited = {citation["doc_id"] for citation in answer.json()["citations"]}
+            assert ("report.pdf" in cited) == readable, groups
+
+
+GROUPS: list[tuple[str, ...]] = [("finance",), ("hr",), ()]
 
 
 @pytest.mark.parametrize(
