@@ -285,3 +285,25 @@ def test_health_and_readiness_say_nothing_of_the_documents(world: World) -> None
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         assert httpx.get(f"{world.url}/healthz", headers=headers).json() == {"status": "ok"}
         assert httpx.get(f"{world.url}/readyz", headers=headers).json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_a_hidden_document_s_text_is_as_unknown_as_a_missing_one(world: World, key: str) -> None:
+    """``GET /v1/documents/{doc_id}/text`` (the chat's "open in context"): a document the key
+    may not read answers exactly as one that does not exist, and a readable one is shown."""
+    headers = {"Authorization": f"Bearer {world.keys[key]}"}
+    params = {"start": 0, "end": 10}
+
+    def text_of(doc_id: str) -> httpx.Response:
+        url = f"{world.url}/v1/documents/{doc_id}/text"
+        return httpx.get(url, params=params, headers=headers, timeout=60)
+
+    missing = text_of("no-such-document.txt")
+    assert missing.status_code == 404
+    for document in hidden(key):
+        response = text_of(document.doc_id)
+        assert (response.status_code, response.content) == (404, missing.content)
+        assert_nothing_of(hidden(key), response)
+    for document in visible(key):
+        response = text_of(document.doc_id)
+        assert response.status_code == 200 and response.json()["doc_id"] == document.doc_id
