@@ -160,34 +160,3 @@ def test_a_rule_set_turns_rules_off_by_name_and_refuses_unknown_names() -> None:
 def test_docs_list_every_rule() -> None:
     listed = (Path(__file__).resolve().parents[1] / "docs" / "citations.md").read_text()
     assert [name for name in RULES if f"| `{name}` |" not in listed] == []
-
-
-def test_thing_for_which_thing_wants_the_thing_named() -> None:
-    question = "Which ransomware group was behind WannaCry?"
-    span = "WannaCry spread to 150 countries in May. The Lazarus Group was behind it."
-    mentions_only = judge("thing_for_which_thing", question, "WannaCry spread quickly.", span)
-    assert mentions_only == Verdict(False, "the question asks which group: none is named")
-    named = judge("thing_for_which_thing", question, "The Lazarus Group was behind it.", span)
-    assert named == Verdict(True)
-    # The thing itself need not be written when a name the question lacks is given.
-    body = "Which Moroccan body issued the press release?"
-    issued = "The General Directorate for National Security (DGSN) issued the press release."
-    assert judge("thing_for_which_thing", body, issued, issued) == Verdict(True)
-    # Which one of a series.
-    edition = "Which edition of the Dialogue was held in Tunis?"
-    fourth = "Tunis hosted the fourth Dialogue meeting."
-    assert judge("thing_for_which_thing", edition, fourth, fourth) == Verdict(True)
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "What is the default chunk size?",  # asks for no thing to pick
-        "What kind of tool is Nexus?",  # "what X" asks as often for a description
-        "Which countries attended the meeting?",  # which_country reads it
-        "Which president opened it?",  # person_for_who reads it
-        "What year did it open?",  # year_for_which_year reads it
-    ],
-)
-def test_thing_for_which_thing_leaves_other_questions_to_their_rules(question: str) -> None:
-    assert judge("thing_for_which_thing", question, "It was opened.", "It was opened.") is None

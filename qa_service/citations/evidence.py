@@ -11,7 +11,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from qa_service.text.analysis import PLACES, Analysis, Count, analyse, how_many, which_thing
+from qa_service.text.analysis import PLACES, Analysis, Count, analyse, how_many
 from qa_service.text.places import countries
 from qa_service.text.sentences import content_terms, mentions, numbers, split_sentences, words
 
@@ -90,19 +90,6 @@ class Asked:
         self.wants_country = bool(_WHICH_COUNTRY.search(question))
         # Where the answer is a place, a place phrase is not an extra to cut.
         self.wants_place = self.wants_country or bool(_WHERE.search(question))
-        # "which ransomware group": the thing to pick, where no rule of a kind (who, when,
-        # where, which country, how many) reads the question.
-        self.which_thing = (
-            which_thing(question)
-            if not (
-                self.wants_person
-                or self.wants_date
-                or self.wants_place
-                or self.wants_count
-                or self.wants_amount
-            )
-            else None
-        )
         # How many of the counted words ("member countries") the passages' best-named count
         # has: "179 countries" does not answer "how many member countries" when a passage
         # says "196 member countries".
@@ -136,10 +123,7 @@ class ClaimFacts:
 
     def __init__(self, text: str, asked: Asked) -> None:
         found = analyse(text)
-        self.said = content_terms(text)
-        self.terms = self.said - asked.terms
-        # "the fourth", "first": which one of a series.
-        self.ranks = bool(found.labelled(["ORDINAL"]))
+        self.terms = content_terms(text) - asked.terms
         self.numbers = numbers(text) - asked.numbers
         self.names = found.name_words - asked.words
         dates = found.labelled(["DATE", "TIME"])

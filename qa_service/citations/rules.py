@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from qa_service.citations.evidence import ANY_COUNT, Asked, ClaimFacts, SpanFacts
-from qa_service.text.sentences import content_terms
 
 
 @dataclass(frozen=True)
@@ -116,28 +115,6 @@ class CountryForWhichCountry(SpanRule):
 
     def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
         return PASS if claim.countries else Verdict(False, "the question asks which country")
-
-
-class ThingForWhichThing(SpanRule):
-    name = "thing_for_which_thing"
-    why = (
-        '"which ransomware group" is answered by naming a group: a sentence that only mentions '
-        "WannaCry is about the question without answering it"
-    )
-
-    def applies(self, asked: Asked) -> bool:
-        return asked.which_thing is not None
-
-    def check(self, asked: Asked, claim: ClaimFacts, span: SpanFacts) -> Verdict:
-        assert asked.which_thing is not None
-        if (
-            content_terms(asked.which_thing) <= claim.said
-            or claim.names
-            or claim.numbers
-            or claim.ranks
-        ):
-            return PASS
-        return Verdict(False, f"the question asks which {asked.which_thing}: none is named")
 
 
 class CountOfTheAskedThing(SpanRule):
@@ -242,7 +219,6 @@ SPAN_RULES: tuple[SpanRule, ...] = (
     NumberForHowMany(),
     PersonForWho(),
     CountryForWhichCountry(),
-    ThingForWhichThing(),
     CountOfTheAskedThing(),
     EventBesideCount(),
 )

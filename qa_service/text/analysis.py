@@ -14,8 +14,6 @@ so in context, and "320 firearms" counts firearms because "320" modifies "firear
 >>> asked = how_many("How many member countries does INTERPOL have?")
 >>> asked.noun, sorted(asked.naming)
 ('country', ['country', 'member'])
->>> which_thing("Which ransomware group was behind WannaCry?")
-'group'
 """
 
 import threading
@@ -167,24 +165,6 @@ def _how_many(question: str) -> Count | None:
                     "", token.idx, token.idx + len(token), "", frozenset(), frozenset(), ""
                 )
             return _counted(token, noun, "", set())
-    return None
-
-
-def which_thing(question: str) -> str | None:
-    """The lemma of the noun a "which" question asks to pick ("which ransomware group": group).
-    "Which" picks one of the things there are; "what X" as often asks for a description ("what
-    kind of tool", "what role"), which no word of a kind marks."""
-    return _which_thing(question)
-
-
-@lru_cache(maxsize=1024)
-def _which_thing(question: str) -> str | None:
-    with _PARSING:
-        doc = _pipeline()(question)
-    for token in doc:
-        noun = token.head
-        if token.lower_ == "which" and token.dep_ == "det" and noun.pos_ in ("NOUN", "PROPN"):
-            return str(noun.lemma_.lower())
     return None
 
 
