@@ -4,9 +4,9 @@
   behind ``qa ask`` and ``/v1/ask``, checked citations.
 - ``dense``, ``bm25``: the default pipeline with one search alone instead of the hybrid, over
   the same collection (retrieval ablations).
-- ``whole-passages``: the default pipeline with the language model reading the whole passages
-  (``QA_EVIDENCE_TOKENS=0``) instead of the sentences picked to answer from: the prompt before
-  evidence-first excerpts.
+- ``whole-passages``, ``evidence-first``: the default pipeline with the language model reading
+  the whole passages (``QA_EVIDENCE_TOKENS=0``), or only the sentences picked to answer from
+  (``QA_EVIDENCE_TOKENS``, 400 where it is 0): the two prompts on the same data.
 - ``naive``: the plain RAG baseline (``qa_service.answering.naive``): 1000-character chunks, top 4
   passages, LangChain's RAG prompt, every passage listed as a source, nothing checked.
 
@@ -38,6 +38,8 @@ from qa_service.stores.chroma import open_chunk_store
 
 NAIVE_CHUNK_CHARS = 1000
 NAIVE_TOP_K = 4
+# The passage budget of the evidence-first configuration where the settings give none.
+EVIDENCE_FIRST_TOKENS = 400
 
 
 class Answerer(Protocol):
@@ -110,6 +112,7 @@ CONFIGS = {
     "dense": "the default pipeline with dense (embedding) retrieval only",
     "bm25": "the default pipeline with BM25 keyword retrieval only",
     "whole-passages": "the default pipeline, the model reading whole passages (no excerpts)",
+    "evidence-first": "the default pipeline, the model reading the sentences picked to answer",
     "naive": (
         f"{NAIVE_CHUNK_CHARS}-character chunks, top {NAIVE_TOP_K} passages, LangChain's RAG "
         "prompt, every passage listed as a source, no citation checking"
@@ -162,9 +165,15 @@ def build_pipeline(
     def whole_passages_answerer() -> Answerer:
         return base.answerer_over(collection, retriever, evidence_tokens=0)
 
-    build = {"naive": naive_answerer, "whole-passages": whole_passages_answerer}.get(
-        name, default_answerer
-    )
+    def evidence_first_answerer() -> Answerer:
+        budget = settings.evidence_tokens or EVIDENCE_FIRST_TOKENS
+        return base.answerer_over(collection, retriever, evidence_tokens=budget)
+
+    build = {
+        "naive": naive_answerer,
+        "whole-passages": whole_passages_answerer,
+        "evidence-first": evidence_first_answerer,
+    }.get(name, default_answerer)
     return Pipeline(name, CONFIGS[name], collection, ingestor, retriever, build)
 
 

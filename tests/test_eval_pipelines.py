@@ -60,7 +60,7 @@ def test_configurations_are_named() -> None:
     with pytest.raises(
         ValueError,
         match="unknown configuration fancy: choose from default, dense, bm25, "
-        "whole-passages, naive",
+        "whole-passages, evidence-first, naive",
     ):
         parse_configs("default,fancy")
 

@@ -158,7 +158,8 @@ def test_the_whole_passages_configuration_turns_excerpts_off(settings: Settings)
     served = settings.model_copy(
         update={"llm": "openai", "llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "any"}
     )
-    services = Services(served)
+    services = Services(served.model_copy(update={"evidence_tokens": 400}))
     retriever = services.retriever
     assert isinstance(services.answerer_over("other", retriever).excerpter, Excerpter)
+    assert Services(served).answerer.excerpter is None  # off by default
     assert services.answerer_over("other", retriever, evidence_tokens=0).excerpter is None

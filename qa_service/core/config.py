@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     quote_min_score: float = Field(0.35, ge=-1.0, le=1.0)
     # Passage text a language model is shown, in tokens: the sentences that best answer the
     # question, with their neighbours (qa_service/answering/excerpts.py). 0 shows the whole
-    # passages. Prompt reading is most of the time to the first token on a CPU.
-    evidence_tokens: int = Field(400, ge=0)
+    # passages. Prompt reading is most of the time to the first token on a CPU, but 400 has not
+    # yet been shown to answer as well as whole passages (docs/evaluation.md): off by default.
+    evidence_tokens: int = Field(0, ge=0)
     max_question_chars: int = Field(2000, ge=1)
     prompts_dir: Path | None = None
     llm: Literal["local", "openai", "extractive"] = "local"
