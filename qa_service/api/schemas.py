@@ -166,6 +166,19 @@ class ErrorOut(BaseModel):
     detail: str | list[ProblemOut]
 
 
+# What the guards in front of every /v1 route refuse, before the route runs (``middleware``,
+# ``auth``): each route's documented responses start from these.
+GUARD_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "an unknown Host, or a body that is not text"},
+    401: {"model": ErrorOut, "description": "no API key, or one that is not valid"},
+    403: {
+        "model": ErrorOut,
+        "description": "without a keys file: a request from another machine",
+    },
+    413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
+}
+
+
 class BusyOut(BaseModel):
     detail: str
     retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")

@@ -11,7 +11,14 @@ from qa_service.answering.answer import Answer, AnswerText
 from qa_service.api.auth import API_KEY
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
-from qa_service.api.schemas import AskResponse, BusyOut, ErrorOut, StatusOut, TokenOut
+from qa_service.api.schemas import (
+    GUARD_ERRORS,
+    AskResponse,
+    BusyOut,
+    ErrorOut,
+    StatusOut,
+    TokenOut,
+)
 from qa_service.api.streaming import iterate_closing
 from qa_service.generation.base import GenerationError
 
@@ -26,13 +33,7 @@ _RETRY_AFTER = {
     "Retry-After-Ms": {"description": "when busy: the same in ms", "schema": {"type": "integer"}},
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "an unknown Host, or a body that is not text"},
-    401: {"model": ErrorOut, "description": "no API key, or one that is not valid"},
-    403: {
-        "model": ErrorOut,
-        "description": "without a keys file: a request from another machine",
-    },
-    413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
+    **GUARD_ERRORS,
     422: {"model": ErrorOut, "description": "the question is empty, too long or malformed"},
     503: {
         "model": ErrorOut | BusyOut,

@@ -4,11 +4,12 @@ import re
 from bisect import bisect_right
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Security
 from starlette.convertors import Convertor, register_url_convertor
 
+from qa_service.api.auth import API_KEY
 from qa_service.api.deps import ReaderGroupsDep, ServicesDep
-from qa_service.api.schemas import DocumentTextOut, ErrorOut
+from qa_service.api.schemas import GUARD_ERRORS, DocumentTextOut, ErrorOut
 from qa_service.core.schema import Filters, Passage
 
 
@@ -26,9 +27,10 @@ class DocumentId(Convertor[str]):
 
 
 register_url_convertor("doc_id", DocumentId())
-router = APIRouter(prefix="/v1", tags=["documents"])
+router = APIRouter(prefix="/v1", tags=["documents"], dependencies=[Security(API_KEY)])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    **GUARD_ERRORS,
     404: {"model": ErrorOut, "description": "no such document, or none the caller may read"},
     422: {"model": ErrorOut, "description": "the offsets do not lie within the document"},
     503: {"model": ErrorOut, "description": "the service is loading, or the store is down"},
