@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Connection, MetaData, create_engine, event, text
+from sqlalchemy import Connection, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -134,11 +134,16 @@ class Database:
             if self.kind == "sqlite" and self.url.database not in (None, "", ":memory:"):
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
             with self._engine.connect() as connection:
-                connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
-                with connection.begin():
-                    # Two processes starting together would otherwise both create a table.
-                    self._lock(connection, _SCHEMA_LOCK)
-                    TABLES.create_all(connection)
+                # Looked at first, as a read: a process starting while another writes waits
+                # for nothing when the tables are there.
+                missing = set(TABLES.tables) - set(inspect(connection).get_table_names())
+            if missing:
+                with self._engine.connect() as connection:
+                    connection.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+                    with connection.begin():
+                        # Two processes starting together would otherwise both create a table.
+                        self._lock(connection, _SCHEMA_LOCK)
+                        TABLES.create_all(connection)
             self._created = set(TABLES.tables)
 
     def _lock(self, connection: Connection, name: str) -> None:
