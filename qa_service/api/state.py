@@ -10,6 +10,7 @@ from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
+from qa_service.core.audit import AuditLog
 from qa_service.core.config import Settings
 from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
@@ -47,6 +48,7 @@ class ServiceState:
         # never the service's start.
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
+        self.audit = AuditLog(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 
