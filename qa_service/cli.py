@@ -421,7 +421,7 @@ def audit(
             f"{record.seq:>6}  {record.at[:19]}Z  {one_line(record.actor)}  {record.action}  "
             f"{one_line(details)}",
         )
-    out.print(f"{len(records)} records")
+    out.print(f"{len(records)} record{'' if len(records) == 1 else 's'}")
 
 
 def _moment(text: str) -> dt.datetime:
@@ -687,7 +687,10 @@ def serve(
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
-    if config.api_keys_file is None and not is_loopback(host):
+    # Behind a trusted proxy, a request from elsewhere that the proxy did not sign in is
+    # refused as on the loopback alone (the proxy names its users; nobody else is answered).
+    signed_in_by_proxy = config.proxy_user_header is not None
+    if config.api_keys_file is None and not signed_in_by_proxy and not is_loopback(host):
         fail(
             f"refusing to serve on {host} without API keys: anyone who reaches the port would "
             "read every document; set QA_API_KEYS_FILE (keys are made by `qa keys add NAME "
@@ -701,6 +704,15 @@ def serve(
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
-            uvicorn.run(build_api(served), host=host, port=port, log_level="info")
+            # uvicorn would take the client's address from X-Forwarded-For on requests from
+            # 127.0.0.1; whether the proxy sent a request must be judged by the address it
+            # came from.
+            uvicorn.run(
+                build_api(served),
+                host=host,
+                port=port,
+                log_level="info",
+                proxy_headers=not signed_in_by_proxy,
+            )
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))
