@@ -4,6 +4,7 @@ The one pipeline behind ``qa ask``, ``POST /v1/ask``, its streaming twin and ``q
 """
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from langchain_core.messages import HumanMessage
 
@@ -18,6 +19,13 @@ from qa_service.generation.base import Generator
 from qa_service.generation.prompts import Prompts
 from qa_service.retrieval.base import Retriever, relevance
 from qa_service.text.language import NAMES, detect_language, keeps_facts, nothing_to_translate
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    language: str  # of the question: "en", "fr" or "ar"
+    standalone: str  # the question with what the conversation gave it, as asked
+    text: str  # what the retriever searches with: the standalone question in English
 
 
 class AnswerService:
@@ -79,9 +87,8 @@ class AnswerService:
         clock = Stopwatch()
         text = self.validate(question)
         yield "status", "searching"
-        language = detect_language(text)
-        standalone = self._standalone(text, question.history)
-        query = standalone if language == "en" else self._translate(standalone, "en")
+        search = self.search_query(text, question.history)
+        language, standalone, query = search.language, search.standalone, search.text
         clock.lap("rewrite")
 
         passages = self.retriever.run(query, question.top_k or self.top_k, question.filters)
@@ -166,6 +173,14 @@ class AnswerService:
                 checks=settled.checks,
             ),
         )
+
+    def search_query(self, text: str, history: Sequence[Turn] = ()) -> SearchQuery:
+        """What the passages are searched with: the question made standalone from the
+        conversation and, asked in French or Arabic, translated into English."""
+        language = detect_language(text)
+        standalone = self._standalone(text, history)
+        query = standalone if language == "en" else self._translate(standalone, "en")
+        return SearchQuery(language, standalone, query)
 
     def _standalone(self, text: str, history: Sequence[Turn]) -> str:
         recent = list(history)[-self.max_history_turns :]
