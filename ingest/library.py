@@ -113,6 +113,9 @@ def require_own_groups(caller: Caller, groups: Sequence[str]) -> None:
 
 
 class DocumentLibrary:
+    """The documents of ``store``, as callers may see and change them: uploads are kept in
+    ``folder`` and ingested by ``ingestor``; each change is reported to ``on_change``."""
+
     def __init__(
         self,
         store: WritableChunkStore,

@@ -4,6 +4,7 @@ leaves the store and the uploads folder as they were."""
 
 import hashlib
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -296,6 +297,27 @@ def test_a_reader_may_not_upload(api: Api) -> None:
         "detail": "this key's role (reader) may not change documents: an editor key is needed"
     }
     assert api.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "content_type", "status"),
+    [("reader-alpha", "multipart/form-data; boundary=x", 403), ("editor-alpha", "text/plain", 415)],
+)
+def test_a_refused_upload_is_answered_before_its_body_is_sent(
+    api: Api, key: str, content_type: str, status: int
+) -> None:
+    """The request announces a body and sends none: the refusal comes all the same, so the
+    server did not wait to read it."""
+    host, port = api.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /v1/documents HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {api.keys[key]}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {REQUEST_LIMIT}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=60) as connection:
+        connection.sendall(head.encode())
+        answer = connection.recv(65536)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
 
 
 @pytest.mark.parametrize(

@@ -251,6 +251,15 @@ class UploadRefusedOut(UploadOut):
 
     detail: str
 
+    @classmethod
+    def of(cls, report: UploadReport) -> "UploadRefusedOut":
+        failed = len(report.failed)
+        total = failed + len(report.added) + len(report.updated) + len(report.skipped)
+        return cls(
+            detail=f"{failed} of {total} files were not stored: see failed for why",
+            **UploadOut.of(report).model_dump(),
+        )
+
 
 class DeletedOut(BaseModel):
     deleted: str = Field(description="the doc_id")

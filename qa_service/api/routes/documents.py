@@ -12,12 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
-from ingest.library import (
-    NO_SUCH_DOCUMENT,
-    DocumentNotFoundError,
-    PermissionRefusedError,
-    UploadReport,
-)
+from ingest.library import NO_SUCH_DOCUMENT, DocumentNotFoundError, PermissionRefusedError
 from qa_service.api.auth import API_KEY
 from qa_service.api.deps import (
     CallerDep,
@@ -118,15 +113,8 @@ async def upload_documents(
         except PermissionRefusedError as refused:
             raise HTTPException(403, detail=str(refused)) from refused
     if report.failed:
-        body = UploadRefusedOut(detail=_refusal(report), **UploadOut.of(report).model_dump())
-        return JSONResponse(body.model_dump(mode="json"), status_code=422)
+        return JSONResponse(UploadRefusedOut.of(report).model_dump(mode="json"), 422)
     return UploadOut.of(report)
-
-
-def _refusal(report: UploadReport) -> str:
-    stored = len(report.added) + len(report.updated) + len(report.skipped)
-    total = stored + len(report.failed)
-    return f"{len(report.failed)} of {total} files were not stored: see failed for why"
 
 
 @router.get("/documents", responses=_LIST_ERRORS)
