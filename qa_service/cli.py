@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ingest.library import OPERATOR, DocumentNotFoundError
 from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
 from qa_service.core.keys import KeysFile, Role
@@ -154,7 +155,7 @@ def ingest(
     qa = services(collection)
     with _live_bar() as bar:
         report: IngestReport = guarded(
-            lambda: qa.ingestor.run(paths, group_names, prune, _ProgressBar(bar))
+            lambda: qa.library.ingest(paths, group_names, prune, _ProgressBar(bar))
         )
     if as_json:
         print_json(report.as_dict())
@@ -244,8 +245,10 @@ def docs_delete(
         doc_id.encode()
     except UnicodeEncodeError:  # bytes in the argument that are not UTF-8
         fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
-    removed = guarded(lambda: services(collection).store.delete_document(doc_id))
-    if removed == 0:
+    library = services(collection).library
+    try:
+        removed = guarded(lambda: library.delete(doc_id, OPERATOR))
+    except DocumentNotFoundError:
         fail(f"no document with doc_id {doc_id!r}")
     if as_json:
         print_json({"deleted": doc_id, "chunks": removed})

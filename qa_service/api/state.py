@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from ingest.library import DocumentLibrary
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
@@ -24,6 +25,8 @@ class AppServices(Protocol):
     def store(self) -> ChunkStore: ...
     @property
     def answerer(self) -> AnswerService: ...
+    @property
+    def library(self) -> DocumentLibrary: ...
     def warm_up(self) -> None: ...
 
 
