@@ -5,13 +5,13 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from ingest.library import DocumentLibrary
 from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
 from qa_service.api.proxy import TrustedProxy
-from qa_service.core.audit import AuditLog
 from qa_service.core.config import Settings
 from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
@@ -28,6 +28,8 @@ class AppServices(Protocol):
     def store(self) -> ChunkStore: ...
     @property
     def answerer(self) -> AnswerService: ...
+    @property
+    def library(self) -> DocumentLibrary: ...
     def warm_up(self) -> None: ...
 
 
@@ -49,7 +51,6 @@ class ServiceState:
         # never the service's start.
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
-        self.audit = AuditLog(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 
