@@ -1,12 +1,15 @@
 """The ``qa`` command: ingest documents, manage them, ask, serve the API, evaluate and calibrate."""
 
+import datetime as dt
+import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -15,8 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingest.library import OPERATOR, DocumentNotFoundError
 from ingest.pipeline import IngestReport
+from qa_service.core.audit import AuditAction, AuditLog, ChainCheck
 from qa_service.core.config import Settings
-from qa_service.core.keys import KeysFile, Role
+from qa_service.core.database import Database, DatabaseError
+from qa_service.core.keys import Caller, KeysFile, Role
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
 from qa_service.services import Services, build_api
@@ -37,6 +42,8 @@ out = Console(highlight=False, emoji=False)
 # pypdf logs each oddity of a damaged PDF as a warning on stderr; the reader's reason for the
 # file already says what a person can act on, and the stray lines would break the progress.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 CollectionOption = Annotated[
@@ -69,6 +76,44 @@ def services(collection: str | None = None, rules_off: Sequence[str] = ()) -> Se
         return Services(configured, collection)
     except (ValueError, OfflineResourceError) as error:
         fail(f"bad configuration: {error}")
+
+
+def database(configured: Settings) -> Database:
+    """The service's database; checked now, so a command that must record what it does fails
+    before it does anything."""
+    opened = Database.from_settings(configured)
+    try:
+        opened.check()
+    except DatabaseError as error:
+        fail(str(error))
+    return opened
+
+
+def audit_log(configured: Settings) -> AuditLog:
+    """The audit log, its database checked before the change it will record is made."""
+    return AuditLog(database(configured))
+
+
+def audited(change: str, action: Callable[[], T]) -> T:
+    """Runs ``action``, a change the audit log records once it is made; one line on stderr and
+    exit status 1 if the record cannot be written."""
+    try:
+        return action()
+    except DatabaseError as error:
+        fail(f"{change} is done but could not be written to the audit log: {error}")
+
+
+def command_user() -> str:
+    """Who runs this command, as the records name them: ``cli:`` and the system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a user id with no name (containers)
+        return f"cli:uid{os.getuid()}"
+
+
+def command_caller() -> Caller:
+    """The operator running this command, who may change every document, by name."""
+    return replace(OPERATOR, name=command_user())
 
 
 def guarded(action: Callable[[], Any]) -> Any:
@@ -153,9 +198,15 @@ def ingest(
     """Ingest txt, md, html, pdf and docx files; unchanged files are skipped."""
     group_names = guarded(lambda: parse_groups(groups))
     qa = services(collection)
+    database(qa.settings)
     with _live_bar() as bar:
-        report: IngestReport = guarded(
-            lambda: qa.library.ingest(paths, group_names, prune, _ProgressBar(bar))
+        report: IngestReport = audited(
+            "the ingest",
+            lambda: guarded(
+                lambda: qa.library.ingest(
+                    paths, group_names, prune, _ProgressBar(bar), command_caller()
+                )
+            ),
         )
     if as_json:
         print_json(report.as_dict())
@@ -191,18 +242,23 @@ def ask(
 ) -> None:
     """Answer a question from the ingested documents, with cited sources."""
     from qa_service.answering.question import Question, QuestionError
+    from qa_service.answering.records import AnswerRecord, AnswerRecords
     from qa_service.api.schemas import AskResponse
     from qa_service.generation.base import GenerationError
 
     group_names = guarded(lambda: parse_groups(groups)) if groups is not None else None
     qa = services(collection)
+    records = AnswerRecords(database(qa.settings))
     asked = Question(question, filters=Filters(groups=group_names), top_k=top_k)
     try:
         answer = qa.answerer.run(asked)
+        record = records.save(AnswerRecord.of(answer, question, command_user()))
     except (QuestionError, GenerationError, StoreError, OfflineResourceError) as error:
         fail(str(error))
+    except DatabaseError as error:
+        fail(f"the answer could not be recorded, so it is not shown: {error}")
     if as_json:
-        sys.stdout.write(AskResponse.of(answer).model_dump_json(indent=2) + "\n")
+        sys.stdout.write(AskResponse.of(answer, record.id).model_dump_json(indent=2) + "\n")
         return
     out.print(answer.answer, markup=False)
     if answer.citations:
@@ -245,9 +301,12 @@ def docs_delete(
         doc_id.encode()
     except UnicodeEncodeError:  # bytes in the argument that are not UTF-8
         fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
-    library = services(collection).library
+    qa = services(collection)
+    database(qa.settings)
     try:
-        removed = guarded(lambda: library.delete(doc_id, OPERATOR))
+        removed = audited(
+            "the deletion", lambda: guarded(lambda: qa.library.delete(doc_id, command_caller()))
+        )
     except DocumentNotFoundError:
         fail(f"no document with doc_id {doc_id!r}")
     if as_json:
@@ -280,7 +339,10 @@ def keys_add(
 ) -> None:
     """Create a key and print it, once: only its sha256 is kept."""
     group_names = guarded(lambda: parse_groups(groups))
+    log = audit_log(settings())
     key = guarded(lambda: keys_file().add(name, group_names, role))
+    details = {"name": name, "groups": list(group_names), "role": role.value}
+    audited("the key", lambda: log.append(command_user(), AuditAction.KEY_ADDED, details))
     if as_json:
         print_json({"name": name, "groups": list(group_names), "role": role.value, "key": key})
         return
@@ -310,11 +372,102 @@ def keys_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: a running service refuses it from its next request."""
+    log = audit_log(settings())
     guarded(lambda: keys_file().revoke(name))
+    audited(
+        "the revocation",
+        lambda: log.append(command_user(), AuditAction.KEY_REVOKED, {"name": name}),
+    )
     if as_json:
         print_json({"revoked": name})
     else:
         print_line(out, f"revoked {one_line(name)}")
+
+
+@app.command(name="audit")
+def audit(
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Only the records of this caller: a key, proxy:USER, cli:USER."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only records from this date or time on (ISO 8601; UTC unless given)."),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the whole log's hash chain; exit status 3 naming the first record "
+            "changed or removed.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the audit log: questions and the documents shown, document and key changes."""
+    log = audit_log(settings())
+    if verify:
+        _verify_audit(log, as_json)
+        return
+    moment = guarded(lambda: _moment(since)) if since is not None else None
+    try:
+        records = list(log.records(key, moment))
+    except DatabaseError as error:
+        fail(str(error))
+    if as_json:
+        print_json([record.as_json() for record in records])
+        return
+    for record in records:
+        details = " ".join(
+            f"{name}={json.dumps(value, ensure_ascii=False)}"
+            for name, value in record.details.items()
+        )
+        print_line(
+            out,
+            f"{record.seq:>6}  {record.at[:19]}Z  {one_line(record.actor)}  {record.action}  "
+            f"{one_line(details)}",
+        )
+    out.print(f"{len(records)} record{'' if len(records) == 1 else 's'}")
+
+
+def _moment(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"--since {text!r} is not a date or time: write 2025-01-31 or 2025-01-31T09:30"
+        ) from None
+
+
+def _verify_audit(log: AuditLog, as_json: bool) -> None:
+    try:
+        check: ChainCheck = log.verify()
+    except DatabaseError as error:
+        fail(str(error))
+    broken, last = check.broken, check.last_seq
+    if as_json:
+        print_json(
+            {
+                "intact": check.intact,
+                "records": check.records,
+                "last": None if last is None else {"seq": last, "hash": check.last_hash},
+                "broken": None
+                if broken is None
+                else {"seq": broken.seq, "problem": broken.problem},
+            }
+        )
+    if broken is not None:
+        fail(f"the audit log is broken: {broken.problem}", code=3)
+    if as_json:
+        return
+    if last is None:
+        out.print("the audit log is empty")
+    else:
+        print_line(
+            out,
+            f"the audit log is intact: {check.records} records; the last is record {last}, "
+            f"hash {check.last_hash}",
+        )
 
 
 @app.command(name="eval")
@@ -540,7 +693,10 @@ def serve(
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
-    if config.api_keys_file is None and not is_loopback(host):
+    # Behind a trusted proxy, a request from elsewhere that the proxy did not sign in is
+    # refused as on the loopback alone (the proxy names its users; nobody else is answered).
+    signed_in_by_proxy = config.proxy_user_header is not None
+    if config.api_keys_file is None and not signed_in_by_proxy and not is_loopback(host):
         fail(
             f"refusing to serve on {host} without API keys: anyone who reaches the port would "
             "read every document; set QA_API_KEYS_FILE (keys are made by `qa keys add NAME "
@@ -554,6 +710,15 @@ def serve(
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
-            uvicorn.run(build_api(served), host=host, port=port, log_level="info")
+            # uvicorn would take the client's address from X-Forwarded-For on requests from
+            # 127.0.0.1; whether the proxy sent a request must be judged by the address it
+            # came from.
+            uvicorn.run(
+                build_api(served),
+                host=host,
+                port=port,
+                log_level="info",
+                proxy_headers=not signed_in_by_proxy,
+            )
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))

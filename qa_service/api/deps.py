@@ -7,6 +7,7 @@ from fastapi import Depends, HTTPException, Request
 
 from ingest.library import DocumentLibrary, PermissionRefusedError, require_role
 from qa_service.answering.question import Question, QuestionError
+from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
@@ -38,13 +39,15 @@ ServicesDep = Annotated[AppServices, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_editor(caller: CallerDep) -> Caller:
+def get_editor(caller: CallerDep, state: StateDep) -> Caller:
     """The caller, if its key may add and delete documents: a 403 otherwise, before a byte of
-    the request's body is read."""
+    the request's body is read. Every change is audited (``Services.record_change``), so with
+    the database down a change is refused before it is made (503, ``DatabaseError``)."""
     try:
         require_role(caller, Role.EDITOR)
     except PermissionRefusedError as refused:
         raise HTTPException(403, detail=str(refused)) from refused
+    state.database.check()
     return caller
 
 
@@ -63,6 +66,16 @@ def get_answerer(services: ServicesDep) -> AnswerService:
 
 
 AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
+
+
+def get_answer_records(state: StateDep) -> AnswerRecords:
+    """Where answers are recorded, checked first: when the database is down a question is
+    refused at once (503, ``DatabaseError``), not after its answer was worked out."""
+    state.answers.check()
+    return state.answers
+
+
+AnswerRecordsDep = Annotated[AnswerRecords, Depends(get_answer_records)]
 
 
 def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:

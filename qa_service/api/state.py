@@ -6,11 +6,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ingest.library import DocumentLibrary
+from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
+from qa_service.api.proxy import TrustedProxy
 from qa_service.core.config import Settings
+from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
 
 logger = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ class AppServices(Protocol):
 
 class ServiceState:
     """What the routes share: the services once loaded (or why they are not), who may call,
-    and the admission control of answers.
+    the admission control of answers, and the service's database with what is kept in it.
 
     ``load`` builds the services (or hands over ones already built: tests pass theirs, sharing
     one embedding model); it runs in the background, once.
@@ -42,8 +45,12 @@ class ServiceState:
         self.settings = settings
         self.services: AppServices | None = None
         self.error: str | None = None
-        self.access = Access(settings.api_keys_file)
+        self.access = Access(settings.api_keys_file, TrustedProxy.from_settings(settings))
         self.admission = Admission(settings.max_answers_in_flight, settings.max_answers_queued)
+        # Connected on first use: a database that is down fails the requests that need it,
+        # never the service's start.
+        self.database = Database.from_settings(settings)
+        self.answers = AnswerRecords(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 
