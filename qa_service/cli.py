@@ -531,9 +531,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API."""
+    import logging.config
+
     import uvicorn
 
     from qa_service.api.auth import is_loopback
+    from qa_service.core.logs import logging_config
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
@@ -547,10 +550,14 @@ def serve(
         guarded(KeysFile(config.api_keys_file).read)
     if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
         config = config.model_copy(update={"allowed_hosts": [*config.allowed_hosts, host]})
+    # From here on everything the process logs, uvicorn included, goes out as QA_LOG_FORMAT.
+    logging.config.dictConfig(logging_config(config.log_format))
     # Every other qa process on this data folder (an ingest, a delete) goes through the Chroma
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
-            uvicorn.run(build_api(served), host=host, port=port, log_level="info")
+            # Each request's line is written by the API itself, with its id and route
+            # (qa_service/api/requests.py): uvicorn's own access line would only repeat it.
+            uvicorn.run(build_api(served), host=host, port=port, log_config=None, access_log=False)
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))

@@ -19,6 +19,7 @@ from qa_service.core.config import Settings
 from qa_service.core.keys import Caller, KeysFile, Role
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
+from tests.problems import problem
 from tests.servers import serving
 
 
@@ -274,7 +275,7 @@ def test_without_a_valid_key_every_v1_route_is_one_401(
 ) -> None:
     response = httpx.post(f"{world.url}{path}", json={"question": "x"}, headers=headers)
     assert response.status_code == 401
-    assert response.json() == {
+    assert problem(response) == {
         "detail": "a valid API key is required: send Authorization: Bearer KEY"
     }
     assert response.headers["www-authenticate"] == "Bearer"
@@ -302,7 +303,7 @@ def test_a_hidden_document_s_text_is_as_unknown_as_a_missing_one(world: World, k
     assert missing.status_code == 404
     for document in hidden(key):
         response = text_of(document.doc_id)
-        assert (response.status_code, response.content) == (404, missing.content)
+        assert (response.status_code, problem(response)) == (404, problem(missing))
         assert_nothing_of(hidden(key), response)
     for document in visible(key):
         response = text_of(document.doc_id)

@@ -160,10 +160,21 @@ class ProblemOut(BaseModel):
     type: str
 
 
+RequestId = Annotated[
+    str,
+    Field(
+        description="the request's id, also in the `X-Request-ID` header: quote it to whoever "
+        "runs the service, who finds the request's log lines by it"
+    ),
+]
+
+
 class ErrorOut(BaseModel):
-    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422)."""
+    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422), and
+    the request's id."""
 
     detail: str | list[ProblemOut]
+    request_id: RequestId
 
 
 # What the guards in front of every /v1 route refuse, before the route runs (``middleware``,
@@ -182,6 +193,7 @@ GUARD_ERRORS: dict[int | str, dict[str, object]] = {
 class BusyOut(BaseModel):
     detail: str
     retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")
+    request_id: RequestId
 
 
 class DocumentTextOut(BaseModel):

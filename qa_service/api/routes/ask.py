@@ -2,12 +2,12 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Depends, HTTPException, Security
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa_service.answering.answer import Answer, AnswerText
+from qa_service.answering.answer import Answer, AnswerText, RefusalReason
 from qa_service.api.auth import API_KEY
 from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
 from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
@@ -20,9 +20,14 @@ from qa_service.api.schemas import (
     TokenOut,
 )
 from qa_service.api.streaming import iterate_closing
+from qa_service.core.logs import current_request_id
+from qa_service.core.metrics import REFUSALS, observe_answer
 from qa_service.generation.base import GenerationError
 
 logger = logging.getLogger(__name__)
+# Every reason is shown in /metrics, at 0 until it happens.
+for _reason in get_args(RefusalReason):
+    REFUSALS.labels(reason=_reason)
 
 router = APIRouter(
     prefix="/v1", tags=["ask"], dependencies=[Security(API_KEY), Depends(answer_slot)]
@@ -66,11 +71,36 @@ _EVENTS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def answered(answer: Answer) -> AskResponse:
+    """The response body of ``answer``, once it is counted and logged: how it ended and how
+    long it took, never its text nor the question's."""
+    observe_answer(answer.timings_ms, answer.refusal_reason)
+    logger.info(
+        "answered",
+        extra={
+            "refused": answer.refused,
+            "refusal_reason": answer.refusal_reason,
+            "citations": len(answer.citations),
+            "quoted": answer.quoted,
+            "language": answer.language,
+            "timings_ms": answer.timings_ms,
+        },
+    )
+    return AskResponse.of(answer)
+
+
+def error_event(detail: str) -> ServerSentEvent:
+    """A stream's ``error`` event, with the request's id for the person to quote."""
+    return ServerSentEvent(
+        json.dumps({"detail": detail, "request_id": current_request_id()}), event="error"
+    )
+
+
 @router.post("/ask", responses=_ERRORS)
 def ask(question: QuestionDep, answerer: AnswererDep) -> AskResponse:
     """Answer a question from the documents, every sentence cited, or refuse plainly."""
     try:
-        return AskResponse.of(answerer.run(question))
+        return answered(answerer.run(question))
     except GenerationError as error:
         logger.exception("the language model failed")
         raise HTTPException(503, detail=MODEL_UNAVAILABLE) from error
@@ -88,7 +118,7 @@ async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourc
             async with aclosing(iterate_closing(answerer.stream(question))) as answer_events:
                 async for kind, value in answer_events:
                     if isinstance(value, Answer):
-                        response = AskResponse.of(value)
+                        response = answered(value)
                         citations = response.model_dump(mode="json")["citations"]
                         yield ServerSentEvent(json.dumps(citations), event="citations")
                         yield ServerSentEvent(response.model_dump_json(), event="done")
@@ -98,11 +128,10 @@ async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourc
                         yield ServerSentEvent(StatusOut(stage=value).model_dump_json(), event=kind)
         except GenerationError:
             logger.exception("the language model failed mid-stream")
-            yield ServerSentEvent(json.dumps({"detail": MODEL_UNAVAILABLE}), event="error")
+            yield error_event(MODEL_UNAVAILABLE)
         except Exception as error:
             # The stream is open (200 sent): an error event is the only way left to say so.
             logger.exception("an answer failed mid-stream")
-            detail = known_failure(error) or "internal error"
-            yield ServerSentEvent(json.dumps({"detail": detail}), event="error")
+            yield error_event(known_failure(error) or "internal error")
 
     return EventSourceResponse(events())
