@@ -10,8 +10,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Request,
+    Response,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
 
+from qa_service.core.keys import KeysFile
 from qa_service.embedders.base import Embedder
 from tests.chat_pages import (
     CHROMIUM,
@@ -54,6 +63,17 @@ WATCH_RENDERING = """() => {
 def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[str, str]]:
     with chat_site(tmp_path_factory.mktemp("chat"), embedder) as urls:
         yield urls
+
+
+@pytest.fixture(scope="module")
+def keyed_site(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[tuple[str, str]]:
+    """The service with a keys file, whose page asks for a key; yields its URL and a key."""
+    root = tmp_path_factory.mktemp("keyed")
+    key = KeysFile(root / "keys.json").add("staff", groups=())
+    with chat_site(root, embedder, api_keys_file=root / "keys.json") as (_, api):
+        yield api, key
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +286,11 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
     _, api = site
     page.goto(f"{api}/")
     chat = widget(page)
-    busy = {"detail": "the service is busy: retry later", "retry_after_ms": 7000}
+    busy = {
+        "detail": "the service is busy: retry later",
+        "retry_after_ms": 7000,
+        "request_id": "busy-4242",
+    }
     page.route(
         "**/v1/ask/stream",
         lambda route: route.fulfill(status=503, headers={"Retry-After": "7"}, json=busy),
@@ -277,6 +301,8 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
         .inner_text()
         .startswith("The service is busy answering others. Try again in 7 seconds.")
     )
+    # The id the service logged the request under, for the person to quote.
+    assert failed.locator(".request-id").inner_text() == "Request id: busy-4242"
     page.unroute("**/v1/ask/stream")
     failed.locator(".retry").click()
     answer = chat.locator("article.msg.bot").first
@@ -314,3 +340,79 @@ def test_the_script_adds_one_element_and_no_globals(site: tuple[str, str], page:
     body = page.evaluate("[...document.body.children].map(e => e.tagName.toLowerCase())")
     assert body[-2:] == ["script", "qa-chat"]
     assert page.evaluate("typeof QaChat + typeof AnswerView + typeof h") == "undefined" * 3
+
+
+STORED_KEY = "sessionStorage.getItem('qa-chat-key')"
+
+
+def test_the_service_page_asks_for_a_key_and_again_when_it_is_refused(
+    keyed_site: tuple[str, str], page: Page
+) -> None:
+    api, key = keyed_site
+    asked: list[Response] = []
+    page.on("response", lambda r: asked.append(r) if r.url.endswith("/v1/ask/stream") else None)
+    page.goto(f"{api}/")
+    chat = widget(page)
+    form = chat.locator(".key-form")
+    form.wait_for()
+    # The key box is the page's first question, labelled, and has the focus.
+    assert focused(page)["tag"] == "input" and chat.locator(".key-title").inner_text() == (
+        "This service asks for an API key."
+    )
+    key_box = chat.locator(".key-form input")
+    assert key_box.get_attribute("type") == "password"
+    assert chat.locator(f"label[for='{key_box.get_attribute('id')}']").inner_text() == "API key"
+
+    page.keyboard.type("qa_not-a-key")
+    page.keyboard.press("Enter")
+    assert not form.is_visible() and focused(page)["tag"] == "textarea"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    refused = chat.locator("article.msg.bot").first
+    refused.locator(".error").wait_for()
+    assert refused.locator(".error p").first.inner_text() == (
+        "The service did not accept this key (401). Enter another one."
+    )
+    assert refused.locator(".request-id .id").inner_text() == asked[-1].headers["x-request-id"]
+    # The form is offered again, with the focus; the refused key is not kept.
+    assert form.is_visible() and focused(page)["tag"] == "input"
+    assert "did not accept this key" in chat.locator(".key-title").inner_text()
+    assert page.evaluate(STORED_KEY) is None
+
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    # The question goes again, with the key, in place of the refused one.
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+    assert "Lyon" in answer.locator(".text").inner_text()
+    assert chat.locator("article.msg.bot").count() == 1 and chat.locator(".error").count() == 0
+    assert asked[-1].request.headers["authorization"] == f"Bearer {key}"
+    assert page.evaluate(STORED_KEY) == key
+
+    # Kept for this tab: a reload asks for nothing, another tab asks again.
+    page.reload()
+    widget(page).locator("textarea").wait_for()
+    assert not widget(page).locator(".key-form").is_visible()
+    assert "Lyon" in ask(page, QUESTION, 1).locator(".text").inner_text()
+    other = page.context.new_page()
+    other.goto(f"{api}/")
+    widget(other).locator(".key-form").wait_for()
+    assert other.evaluate(STORED_KEY) is None
+    other.close()
+
+    # The key button opens the form, which can forget the key.
+    toggle = widget(page).locator("button[title='API key']")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    widget(page).locator(".key-forget").click()
+    assert page.evaluate(STORED_KEY) is None
+    assert widget(page).locator(".key-title").inner_text().startswith("The key is forgotten.")
+
+
+def test_the_page_asks_for_no_key_without_a_keys_file(site: tuple[str, str], page: Page) -> None:
+    _, api = site
+    page.goto(f"{api}/")
+    chat = widget(page)
+    chat.locator("textarea").wait_for()
+    assert chat.locator(".key-form").count() == 0 and chat.locator("[title='API key']").count() == 0
