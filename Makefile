@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS ?= $(or $(CMAKE_ARGS),-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_F
 LLAMA_BUILD := $(shell (grep -m1 '^flags' /proc/cpuinfo; echo '$(LLAMA_CMAKE_ARGS)') | sha256sum | cut -c1-16)
 LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/llama-wheels/$(LLAMA_BUILD)
 
-.PHONY: install browser run test lint check bench bench-retrieval bench-evidence reliability clean screenshots
+.PHONY: install browser postgres run test lint check bench bench-retrieval bench-evidence reliability clean screenshots
 
 install: $(STAMP)
 
@@ -54,7 +54,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: check browser
+test: check browser postgres
 	$(BIN)/pytest
 
 # Debian's Chromium, which Playwright drives in the chat's browser tests
@@ -65,6 +65,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq \
 		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+# Debian's PostgreSQL server, which the database tests start on a free loopback port
+# (tests/postgres.py): the service's shared state must work on it as on SQLite.
+postgres:
+	test -n "$$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null)" || { $(SUDO) apt-get update -qq \
+		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 # The chat's pictures in docs/images, taken by the browser tests' Chromium (~1 min).
 screenshots: $(STAMP) browser

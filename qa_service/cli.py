@@ -1,7 +1,9 @@
 """The ``qa`` command: ingest documents, manage them, ask, serve the API, evaluate and calibrate."""
 
+import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -15,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingest.pipeline import IngestReport
 from qa_service.core.config import Settings
+from qa_service.core.database import Database, DatabaseError
 from qa_service.core.keys import KeysFile, Role
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
@@ -68,6 +71,25 @@ def services(collection: str | None = None, rules_off: Sequence[str] = ()) -> Se
         return Services(configured, collection)
     except (ValueError, OfflineResourceError) as error:
         fail(f"bad configuration: {error}")
+
+
+def database(configured: Settings) -> Database:
+    """The service's database; checked now, so a command that must record what it does fails
+    before it does anything."""
+    opened = Database.from_settings(configured)
+    try:
+        opened.check()
+    except DatabaseError as error:
+        fail(str(error))
+    return opened
+
+
+def command_user() -> str:
+    """Who runs this command, as the records name them: ``cli:`` and the system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a user id with no name (containers)
+        return f"cli:uid{os.getuid()}"
 
 
 def guarded(action: Callable[[], Any]) -> Any:
@@ -190,18 +212,23 @@ def ask(
 ) -> None:
     """Answer a question from the ingested documents, with cited sources."""
     from qa_service.answering.question import Question, QuestionError
+    from qa_service.answering.records import AnswerRecord, AnswerRecords
     from qa_service.api.schemas import AskResponse
     from qa_service.generation.base import GenerationError
 
     group_names = guarded(lambda: parse_groups(groups)) if groups is not None else None
     qa = services(collection)
+    records = AnswerRecords(database(qa.settings))
     asked = Question(question, filters=Filters(groups=group_names), top_k=top_k)
     try:
         answer = qa.answerer.run(asked)
+        record = records.save(AnswerRecord.of(answer, question, command_user()))
     except (QuestionError, GenerationError, StoreError, OfflineResourceError) as error:
         fail(str(error))
+    except DatabaseError as error:
+        fail(f"the answer could not be recorded, so it is not shown: {error}")
     if as_json:
-        sys.stdout.write(AskResponse.of(answer).model_dump_json(indent=2) + "\n")
+        sys.stdout.write(AskResponse.of(answer, record.id).model_dump_json(indent=2) + "\n")
         return
     out.print(answer.answer, markup=False)
     if answer.citations:

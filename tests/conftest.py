@@ -9,6 +9,7 @@ from qa_service.core.config import Settings
 from qa_service.embedders.base import Embedder
 from qa_service.embedders.sentence_transformer import SentenceTransformerEmbedder
 from qa_service.services import Services
+from tests.postgres import new_database, running_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -41,3 +42,25 @@ def services(settings: Settings, embedder: Embedder) -> Iterator[Services]:
 def extractive(settings: Settings, embedder: Embedder) -> Services:
     """Services that answer without a language model (``QA_LLM=extractive``)."""
     return Services(settings.model_copy(update={"llm": "extractive"}), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the session (``tests/postgres.py``); its admin URL."""
+    with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty PostgreSQL database for one test."""
+    return new_database(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The service's database on each backend: a SQLite file, and a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'service.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

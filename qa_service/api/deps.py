@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from qa_service.answering.question import Question, QuestionError
+from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
@@ -42,6 +43,16 @@ def get_answerer(services: ServicesDep) -> AnswerService:
 
 
 AnswererDep = Annotated[AnswerService, Depends(get_answerer)]
+
+
+def get_answer_records(state: StateDep) -> AnswerRecords:
+    """Where answers are recorded, checked first: when the database is down a question is
+    refused at once (503, ``DatabaseError``), not after its answer was worked out."""
+    state.answers.check()
+    return state.answers
+
+
+AnswerRecordsDep = Annotated[AnswerRecords, Depends(get_answer_records)]
 
 
 def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:

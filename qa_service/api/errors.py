@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from qa_service.api.admission import OverloadedError
+from qa_service.core.database import DatabaseError
 from qa_service.core.offline import OfflineResourceError
 from qa_service.generation.base import GenerationError
 from qa_service.stores.protocol import StoreError
@@ -20,6 +21,12 @@ logger = logging.getLogger(__name__)
 
 STORE_UNAVAILABLE = "the document store cannot be reached"
 MODEL_UNAVAILABLE = "the language model is unavailable"
+DATABASE_UNAVAILABLE = "the service's database cannot be reached"
+# Every answer is recorded before it is shown (docs/security.md): one that cannot be is withheld.
+ANSWER_NOT_RECORDED = (
+    "the answer could not be recorded (the service's database cannot be reached), so it is "
+    "not shown"
+)
 # Which part is down, by the exception that said so; anything else is said in general terms.
 # Chroma's own errors and a lost connection to its server come from the store mid-answer.
 _UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
@@ -28,6 +35,7 @@ _UNAVAILABLE: tuple[tuple[type[Exception], str], ...] = (
     (httpx.TransportError, STORE_UNAVAILABLE),
     (GenerationError, MODEL_UNAVAILABLE),
     (OfflineResourceError, "the embedding model cannot be loaded"),
+    (DatabaseError, DATABASE_UNAVAILABLE),
 )
 
 # A body of 1 MiB can hold tens of thousands of unknown keys, one error each.

@@ -82,6 +82,7 @@ class PassageOut(BaseModel):
 
 
 class AskResponse(BaseModel):
+    id: str = Field(description="the answer's id, to send feedback on it")
     answer: str
     refused: bool
     citations: list[Citation]
@@ -115,8 +116,9 @@ class AskResponse(BaseModel):
     )
 
     @classmethod
-    def of(cls, answer: Answer) -> "AskResponse":
+    def of(cls, answer: Answer, answer_id: str) -> "AskResponse":
         return cls(
+            id=answer_id,
             answer=answer.answer,
             refused=answer.refused,
             citations=answer.citations,

@@ -5,11 +5,13 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
 from qa_service.core.config import Settings
+from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ class AppServices(Protocol):
 
 class ServiceState:
     """What the routes share: the services once loaded (or why they are not), who may call,
-    and the admission control of answers.
+    the admission control of answers, and the service's database with what is kept in it.
 
     ``load`` builds the services (or hands over ones already built: tests pass theirs, sharing
     one embedding model); it runs in the background, once.
@@ -41,6 +43,10 @@ class ServiceState:
         self.error: str | None = None
         self.access = Access(settings.api_keys_file)
         self.admission = Admission(settings.max_answers_in_flight, settings.max_answers_queued)
+        # Connected on first use: a database that is down fails the requests that need it,
+        # never the service's start.
+        self.database = Database.from_settings(settings)
+        self.answers = AnswerRecords(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 

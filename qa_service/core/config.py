@@ -119,7 +119,16 @@ class Settings(BaseSettings):
     # carries its id, and no line holds a question, an answer or a document's text.
     log_format: LogFormat = "json"
 
-    @field_validator("chroma_url", "api_keys_file", mode="before")
+    # The service's own state (the audit log, answer records, feedback): a SQLite file under
+    # QA_DATA_DIR unless this names a PostgreSQL database (postgresql+psycopg://USER:PASSWORD@
+    # HOST:PORT/NAME), which replicas share.
+    database_url: str | None = None
+    # How long a request waits for the database (another process's write, a connection, a
+    # lock) before it fails: long enough for any write the service makes, which take
+    # milliseconds, short enough that a database that is down fails a question quickly.
+    database_timeout_seconds: float = Field(5.0, gt=0.0)
+
+    @field_validator("chroma_url", "api_keys_file", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return value or None
@@ -144,6 +153,21 @@ class Settings(BaseSettings):
                 )
         return origins
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # psycopg 3 is the driver installed; SQLAlchemy would take a bare postgresql:// for
+        # psycopg2.
+        value = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", value)
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValueError(
+                "the service's database is sqlite:///PATH or "
+                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME"
+            )
+        return value
+
     @field_validator("collection")
     @classmethod
     def _chroma_collection_name(cls, value: str) -> str:
@@ -159,3 +183,8 @@ class Settings(BaseSettings):
     @cached_property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite database used when ``QA_DATABASE_URL`` is not set."""
+        return self.data_dir / "service.db"

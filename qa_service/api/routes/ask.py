@@ -4,13 +4,21 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, get_args
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Security
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason
+from qa_service.answering.records import AnswerRecord, AnswerRecords
 from qa_service.api.auth import API_KEY
-from qa_service.api.deps import AnswererDep, QuestionDep, answer_slot
-from qa_service.api.errors import MODEL_UNAVAILABLE, known_failure
+from qa_service.api.deps import (
+    AnswererDep,
+    AnswerRecordsDep,
+    CallerDep,
+    QuestionDep,
+    answer_slot,
+)
+from qa_service.api.errors import ANSWER_NOT_RECORDED, MODEL_UNAVAILABLE, known_failure
 from qa_service.api.schemas import (
     GUARD_ERRORS,
     AskResponse,
@@ -20,6 +28,8 @@ from qa_service.api.schemas import (
     TokenOut,
 )
 from qa_service.api.streaming import iterate_closing
+from qa_service.core.database import DatabaseError
+from qa_service.core.keys import Caller
 from qa_service.core.logs import current_request_id
 from qa_service.core.metrics import REFUSALS, observe_answer
 from qa_service.generation.base import GenerationError
@@ -42,7 +52,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "the question is empty, too long or malformed"},
     503: {
         "model": ErrorOut | BusyOut,
-        "description": "the service is loading, a part it needs is down, or it is busy: then "
+        "description": "the service is loading, a part it needs is down (the database among "
+        "them: an answer that cannot be recorded is not given), or it is busy: then "
         "`Retry-After` and `Retry-After-Ms` say when to come back",
         "headers": _RETRY_AFTER,
     },
@@ -71,13 +82,14 @@ _EVENTS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def answered(answer: Answer) -> AskResponse:
-    """The response body of ``answer``, once it is counted and logged: how it ended and how
-    long it took, never its text nor the question's."""
+def answered(answer: Answer, answer_id: str) -> AskResponse:
+    """The response body of ``answer``, recorded as ``answer_id``, once it is counted and
+    logged: how it ended and how long it took, never its text nor the question's."""
     observe_answer(answer.timings_ms, answer.refusal_reason)
     logger.info(
         "answered",
         extra={
+            "answer_id": answer_id,
             "refused": answer.refused,
             "refusal_reason": answer.refusal_reason,
             "citations": len(answer.citations),
@@ -86,7 +98,7 @@ def answered(answer: Answer) -> AskResponse:
             "timings_ms": answer.timings_ms,
         },
     )
-    return AskResponse.of(answer)
+    return AskResponse.of(answer, answer_id)
 
 
 def error_event(detail: str) -> ServerSentEvent:
@@ -97,28 +109,56 @@ def error_event(detail: str) -> ServerSentEvent:
 
 
 @router.post("/ask", responses=_ERRORS)
-def ask(question: QuestionDep, answerer: AnswererDep) -> AskResponse:
+def ask(
+    question: QuestionDep, answerer: AnswererDep, caller: CallerDep, records: AnswerRecordsDep
+) -> AskResponse:
     """Answer a question from the documents, every sentence cited, or refuse plainly."""
     try:
-        return answered(answerer.run(question))
+        answer = answerer.run(question)
     except GenerationError as error:
         logger.exception("the language model failed")
         raise HTTPException(503, detail=MODEL_UNAVAILABLE) from error
+    try:
+        record = save_record(records, answer, question.text, caller)
+    except DatabaseError as error:
+        raise HTTPException(503, detail=ANSWER_NOT_RECORDED) from error
+    return answered(answer, record.id)
+
+
+def save_record(
+    records: AnswerRecords, answer: Answer, question: str, caller: Caller
+) -> AnswerRecord:
+    """Records ``answer`` before it is shown; ``DatabaseError`` (logged) if it cannot be."""
+    try:
+        return records.save(AnswerRecord.of(answer, question, caller.name))
+    except DatabaseError:
+        logger.exception("an answer to %s was withheld: it could not be recorded", caller.name)
+        raise
 
 
 @router.post("/ask/stream", response_class=EventSourceResponse, responses=_EVENTS | _ERRORS)
-async def ask_stream(question: QuestionDep, answerer: AnswererDep) -> EventSourceResponse:
+async def ask_stream(
+    question: QuestionDep, answerer: AnswererDep, caller: CallerDep, records: AnswerRecordsDep
+) -> EventSourceResponse:
     """The same answer as Server-Sent Events: ``status`` events as the work moves on,
     ``token`` events with the answer's text once each sentence has passed the citation check
     (never text that did not), one ``citations`` event, then ``done`` with the whole response
-    body of ``/v1/ask``. Bad questions fail before the stream opens, with a proper 422."""
+    body of ``/v1/ask``. Bad questions fail before the stream opens, with a proper 422; an
+    answer that cannot be recorded ends in an ``error`` event instead of ``citations``."""
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         try:
             async with aclosing(iterate_closing(answerer.stream(question))) as answer_events:
                 async for kind, value in answer_events:
                     if isinstance(value, Answer):
-                        response = answered(value)
+                        try:
+                            record = await anyio.to_thread.run_sync(
+                                save_record, records, value, question.text, caller
+                            )
+                        except DatabaseError:
+                            yield error_event(ANSWER_NOT_RECORDED)
+                            return
+                        response = answered(value, record.id)
                         citations = response.model_dump(mode="json")["citations"]
                         yield ServerSentEvent(json.dumps(citations), event="citations")
                         yield ServerSentEvent(response.model_dump_json(), event="done")
