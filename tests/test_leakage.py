@@ -164,7 +164,8 @@ def ask(url: str, path: str, body: dict[str, Any], key: str | None = None) -> ht
 
 
 def comparable(response: httpx.Response) -> Any:
-    """The response without what differs between two runs of the same question (timings)."""
+    """The response without what differs between two runs of the same question (timings, and
+    the answer's id, a random UUID)."""
     if response.headers["content-type"].startswith("text/event-stream"):
         events = []
         for block in response.text.replace("\r\n", "\n").strip().split("\n\n"):
@@ -176,7 +177,7 @@ def comparable(response: httpx.Response) -> Any:
 
 def _without_timings(value: Any) -> Any:
     if isinstance(value, dict) and "timings_ms" in value:
-        return {k: v for k, v in value.items() if k != "timings_ms"}
+        return {k: v for k, v in value.items() if k not in ("timings_ms", "id")}
     return value
 
 
