@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ingest.pipeline import IngestReport
+from qa_service.answering.feedback import Feedback, FeedbackLog, Rating
+from qa_service.answering.records import AnswerRecords
 from qa_service.core.config import Settings
 from qa_service.core.database import Database, DatabaseError
 from qa_service.core.keys import KeysFile, Role
@@ -31,6 +33,11 @@ keys_app = typer.Typer(
     help="Create, list and revoke the API keys of QA_API_KEYS_FILE.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+feedback_app = typer.Typer(
+    help="Read the feedback on answers, and export it as candidate evaluation cases.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
 
 # No emoji codes: a file name or an answer holding ":smile:" is printed as it is.
 err = Console(stderr=True, emoji=False)
@@ -339,6 +346,54 @@ def keys_revoke(
         print_json({"revoked": name})
     else:
         print_line(out, f"revoked {one_line(name)}")
+
+
+RatingOption = Annotated[
+    Rating | None, typer.Option("--rating", help="Only feedback rated up, or down.")
+]
+
+
+def feedback_given(rating: Rating | None) -> list[Feedback]:
+    """The feedback of the service's database (rated ``rating`` only, if given)."""
+    opened = database(settings())
+    try:
+        return FeedbackLog(opened, AnswerRecords(opened)).list(rating)
+    except DatabaseError as error:
+        fail(str(error))
+
+
+@feedback_app.command("list")
+def feedback_list(rating: RatingOption = None, as_json: JsonOption = False) -> None:
+    """List the feedback given on answers, oldest first."""
+    given = feedback_given(rating)
+    if as_json:
+        print_json([asdict(feedback) for feedback in given])
+        return
+    for feedback in given:
+        comment = f"  ({one_line(feedback.comment)})" if feedback.comment else ""
+        print_line(
+            out,
+            f"{feedback.at:%Y-%m-%d %H:%M}  {feedback.rating:<4}  {one_line(feedback.given_by)}  "
+            f"{one_line(feedback.question)}{comment}",
+        )
+    ups = sum(feedback.rating == "up" for feedback in given)
+    out.print(f"{len(given)} feedback ({ups} up, {len(given) - ups} down)")
+
+
+@feedback_app.command("export")
+def feedback_export(rating: RatingOption = None, as_json: JsonOption = False) -> None:
+    """Write candidate evaluation cases (qa.jsonl lines) for a person to correct."""
+    from eval.candidates import candidate_case
+
+    given = feedback_given(rating)
+    for feedback in given:
+        sys.stdout.write(json.dumps(candidate_case(feedback), ensure_ascii=False) + "\n")
+    if not as_json:
+        print_line(
+            err,
+            f"{len(given)} candidate cases: correct their answers, sources and answerable "
+            "before adding them to a dataset's qa.jsonl (docs/evaluation.md)",
+        )
 
 
 @app.command(name="eval")

@@ -10,7 +10,7 @@ from qa_service.api import errors
 from qa_service.api.auth import Authentication
 from qa_service.api.middleware import BodySizeLimit, CrossOrigin, TrustedHosts
 from qa_service.api.requests import RequestIds, RequestLog
-from qa_service.api.routes import ask, chat, documents, health, metrics
+from qa_service.api.routes import ask, chat, documents, feedback, health, metrics
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(feedback.router)
     app.include_router(chat.router)
     app.include_router(metrics.router)
     # The last added runs first: an unknown host is refused before its body is read; a

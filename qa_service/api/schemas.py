@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
+from qa_service.answering.feedback import Feedback, NewFeedback, Rating
 from qa_service.answering.question import Question, Turn
 from qa_service.citations.citation import Citation, SentenceCheck
 from qa_service.core.schema import GROUP_NAME, Filters
@@ -133,6 +134,52 @@ class AskResponse(BaseModel):
             quoted=answer.quoted,
             checks=answer.checks,
             passage_tokens=answer.passage_tokens,
+        )
+
+
+class FeedbackRequest(BaseModel):
+    """A rating of an answer, as the person saw it, with an optional comment."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer_id: Text | None = Field(
+        None,
+        max_length=100,
+        description="the answer's `id` (from `/v1/ask` or the stream's `done` event): the "
+        "question, answer, citations and passages it was made from are kept with the feedback",
+    )
+    question: Text = Field(max_length=100_000)
+    answer: Text = Field(max_length=100_000)
+    rating: Rating
+    comment: Text | None = Field(
+        None, max_length=4000, description="what was wrong with it, or anything to add"
+    )
+
+    def to_feedback(self, given_by: str) -> NewFeedback:
+        return NewFeedback(
+            rating=self.rating,
+            question=self.question,
+            answer=self.answer,
+            given_by=given_by,
+            answer_id=self.answer_id,
+            comment=self.comment or None,
+        )
+
+
+class FeedbackOut(BaseModel):
+    """Feedback as it is kept: one per answer and caller, the last given."""
+
+    id: str = Field(description="the feedback's id")
+    answer_id: str | None
+    rating: Rating
+    comment: str | None
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> "FeedbackOut":
+        return cls(
+            id=feedback.id,
+            answer_id=feedback.answer_id,
+            rating=feedback.rating,
+            comment=feedback.comment,
         )
 
 

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from qa_service.answering.feedback import FeedbackLog
 from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
@@ -47,6 +48,7 @@ class ServiceState:
         # never the service's start.
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
+        self.feedback = FeedbackLog(self.database, self.answers)
         self._load_services = load
         self._loaded = threading.Event()
 

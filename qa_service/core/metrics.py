@@ -20,7 +20,6 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 DocumentOutcome = Literal["added", "updated", "deleted", "failed"]
-Rating = Literal["up", "down"]
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
@@ -87,7 +86,8 @@ def observe_answer(timings_ms: Mapping[str, float], refusal_reason: str | None) 
         REFUSALS.labels(reason=refusal_reason).inc()
 
 
-def count_feedback(rating: Rating) -> None:
+def count_feedback(rating: str) -> None:
+    """Feedback given, rated ``up`` or ``down``."""
     FEEDBACK.labels(rating=rating).inc()
 
 

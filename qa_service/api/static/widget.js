@@ -47,8 +47,11 @@
     alert: "M12 8v5M12 16.5h.01M10.3 3.9L2.6 17.5A2 2 0 0 0 4.3 20.5h15.4a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
     doc: "M7 3h7l5 5v13H7zM14 3v5h5",
     key: "M8.5 15.5a3.5 3.5 0 1 1 0-7a3.5 3.5 0 0 1 0 7zM12 12h9M18 12v3M15.5 12v2",
+    up: "M7 11H4v9h3zM7 11l3.6-7.2A1.6 1.6 0 0 1 13.5 5L13 10h5.3a2 2 0 0 1 2 2.4l-1.3 6A2 2 0 0 1 17 20H7",
+    down: "M7 13H4V4h3zM7 13l3.6 7.2a1.6 1.6 0 0 0 2.9-1.2L13 14h5.3a2 2 0 0 0 2-2.4l-1.3-6A2 2 0 0 0 17 4H7",
   };
   let instances = 0;
+  let feedbacks = 0;
 
   /** An element with attributes and children; strings become text nodes, never markup. */
   function h(tag, attributes = {}, ...children) {
@@ -667,6 +670,8 @@
         const hint = body.language === "en" ? h("p", { class: "hint-text" }, "Try other words, or ask about something the documents cover.") : null;
         this.element.classList.add("refused");
         this.element.append(h("div", { class: "refusal" }, icon("info"), h("div", {}, h("p", { dir: direction(body.answer) }, body.answer), hint)));
+        const feedback = new FeedbackView(this.chat, this.question, body);
+        this.element.append(h("div", { class: "actions" }, feedback.buttons), feedback.form);
         return;
       }
       for (const citation of body.citations) this.citations.set(citation.n, citation);
@@ -689,7 +694,8 @@
       }
       const copy = h("button", { type: "button", class: "action" }, icon("copy"), "Copy answer and sources");
       copy.addEventListener("click", () => this.copy(body));
-      this.element.append(h("div", { class: "actions" }, copy));
+      const feedback = new FeedbackView(this.chat, this.question, body);
+      this.element.append(h("div", { class: "actions" }, copy, feedback.buttons), feedback.form);
     }
 
     stopped() {
@@ -806,6 +812,90 @@
       const line = parseFloat(getComputedStyle(passage).lineHeight) || 23;
       body.scrollTop = Math.max(0, mark.offsetTop - 2 * line - 4);
       body.closest(".card").scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** Thumbs up or down on one answer, sent at once (POST /v1/feedback with the answer's id),
+   * then a comment if the person wants to add one, sent with the same rating: the service
+   * keeps one rating per answer, the last. */
+  class FeedbackView {
+    constructor(chat, question, body) {
+      this.chat = chat;
+      this.sent = { question, answer: body.answer };
+      if (body.id) this.sent.answer_id = body.id;
+      this.rating = null;
+      this.thumbs = {
+        up: this.thumb("up", "Helpful"),
+        down: this.thumb("down", "Not helpful"),
+      };
+      this.buttons = h("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" }, this.thumbs.up, this.thumbs.down);
+      const inputId = `${chat.uid}-comment-${++feedbacks}`;
+      this.label = h("label", { for: inputId }, "");
+      this.comment = h("textarea", { id: inputId, rows: "2", maxlength: "2000", dir: "auto" });
+      this.note = h("div", { class: "feedback-note" });
+      this.form = h(
+        "form",
+        { class: "comment", hidden: true },
+        this.label,
+        this.comment,
+        h("button", { type: "submit", class: "action send-comment" }, "Send comment"),
+      );
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.send(this.comment.value.trim());
+      });
+      this.comment.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.send(this.comment.value.trim());
+        }
+      });
+      this.form.prepend(this.note);
+    }
+
+    thumb(rating, label) {
+      const button = h("button", { type: "button", class: `thumb thumb-${rating}`, title: label, "aria-pressed": "false" }, icon(rating), h("span", { class: "vh" }, label));
+      button.addEventListener("click", () => this.rate(rating));
+      return button;
+    }
+
+    rate(rating) {
+      this.rating = rating;
+      for (const [name, button] of Object.entries(this.thumbs)) button.setAttribute("aria-pressed", String(name === rating));
+      this.label.textContent = rating === "down" ? "What was wrong with it? (optional)" : "Anything to add? (optional)";
+      this.form.hidden = false;
+      this.comment.focus();
+      this.send("");
+    }
+
+    async send(comment) {
+      const body = { ...this.sent, rating: this.rating };
+      if (comment) body.comment = comment;
+      this.note.replaceChildren(comment ? "Sending your comment…" : "Sending…");
+      let failure = null;
+      try {
+        const response = await this.chat.request("v1/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        if (!response.ok) failure = await problem(response, this.chat);
+      } catch {
+        failure = { message: "The service could not be reached. Check the connection and try again.", requestId: "" };
+      }
+      this.note.classList.toggle("failed", Boolean(failure));
+      if (failure) {
+        this.note.replaceChildren(`The feedback could not be sent: ${failure.message}`, requestLine(failure.requestId) || "");
+        this.chat.say("The feedback could not be sent.");
+        return;
+      }
+      const thanks = comment ? "Thank you: your comment was sent." : "Thank you: your rating was sent.";
+      this.note.replaceChildren(thanks);
+      this.chat.say(thanks);
+      if (comment) {
+        this.comment.value = "";
+        this.thumbs[this.rating].focus();
+      }
     }
   }
 
