@@ -129,8 +129,8 @@ def widget(page: Page) -> Locator:
 def ask(page: Page, question: str, answers: int) -> Locator:
     """Types ``question``, sends it with Enter and waits for the ``answers``-th answer to end."""
     chat = widget(page)
-    chat.locator("textarea").fill(question)
-    chat.locator("textarea").press("Enter")
+    chat.locator(".composer textarea").fill(question)
+    chat.locator(".composer textarea").press("Enter")
     answer = chat.locator("article.msg.bot").nth(answers - 1)
     answer.locator(".actions, .refusal, .error").first.wait_for()
     return answer

@@ -6,7 +6,10 @@ model."""
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +38,7 @@ from tests.chat_pages import (
     launch,
     widget,
 )
+from tests.conftest import INTERPOL_NEWS
 
 ARABIC_QUESTION = "أين اجتمع رؤساء الشرطة؟"
 DESKTOP = ViewportSize(width=1280, height=860)
@@ -60,8 +64,13 @@ WATCH_RENDERING = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[str, str]]:
-    with chat_site(tmp_path_factory.mktemp("chat"), embedder) as urls:
+def site_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chat")
+
+
+@pytest.fixture(scope="module")
+def site(site_folder: Path, embedder: Embedder) -> Iterator[tuple[str, str]]:
+    with chat_site(site_folder, embedder) as urls:
         yield urls
 
 
@@ -136,6 +145,10 @@ def test_a_conversation_on_an_intranet_page(site: tuple[str, str], page: Page) -
     assert quote in context and len(context) > len(quote) + 100
     assert answer.locator(".card h3").inner_text() == "000_bacf7507a92bc4d7.txt"
     assert chip.get_attribute("aria-expanded") == "true"
+    # Only the conversation scrolls: nothing in it (a button's hidden label below the fold)
+    # stretches the panel, whose header and question box stay in place.
+    panel = chat.locator(".panel")
+    assert panel.evaluate("p => [p.scrollTop, p.scrollHeight - p.clientHeight]") == [0, 0]
     document = (host, api)
     assert all(request.url.startswith(document) for request in requests)
 
@@ -320,8 +333,8 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
 
     held: list[Route] = []
     page.route("**/v1/ask/stream", lambda route: held.append(route))  # never answered
-    chat.locator("textarea").fill(FOLLOW_UP)
-    chat.locator("textarea").press("Enter")
+    chat.locator(".composer textarea").fill(FOLLOW_UP)
+    chat.locator(".composer textarea").press("Enter")
     stop = chat.locator(".send.stop")
     stop.wait_for()
     assert stop.get_attribute("title") == "Stop"
@@ -391,7 +404,7 @@ def test_the_service_page_asks_for_a_key_and_again_when_it_is_refused(
 
     # Kept for this tab: a reload asks for nothing, another tab asks again.
     page.reload()
-    widget(page).locator("textarea").wait_for()
+    widget(page).locator(".composer textarea").wait_for()
     assert not widget(page).locator(".key-form").is_visible()
     assert "Lyon" in ask(page, QUESTION, 1).locator(".text").inner_text()
     other = page.context.new_page()
@@ -414,5 +427,110 @@ def test_the_page_asks_for_no_key_without_a_keys_file(site: tuple[str, str], pag
     _, api = site
     page.goto(f"{api}/")
     chat = widget(page)
-    chat.locator("textarea").wait_for()
+    chat.locator(".composer textarea").wait_for()
     assert chat.locator(".key-form").count() == 0 and chat.locator("[title='API key']").count() == 0
+
+
+COMMENT = "It says where, but I asked about the meeting in Rabat."
+
+
+def exported_down(site_folder: Path) -> list[dict[str, Any]]:
+    """``qa feedback export --rating down`` on the site's service, as a person would run it."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "qa"), "feedback", "export", "--rating", "down"],
+        env={**environment, "QA_DATA_DIR": str(site_folder / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_a_thumbs_down_with_a_comment_becomes_a_candidate_case(
+    site: tuple[str, str], site_folder: Path, page: Page
+) -> None:
+    host, api = site
+    requests = opened(page, f"{host}/plain")
+    answer = ask(page, QUESTION, 1)
+    down = answer.locator(".thumb-down")
+    assert down.get_attribute("aria-pressed") == "false" and down.get_attribute("title") == (
+        "Not helpful"
+    )
+    down.click()
+    assert down.get_attribute("aria-pressed") == "true"
+    assert answer.locator(".thumb-up").get_attribute("aria-pressed") == "false"
+    comment = answer.locator(".comment textarea")
+    label = answer.locator(f"label[for='{comment.get_attribute('id')}']")
+    assert label.inner_text() == "What was wrong with it? (optional)"
+    comment.fill(COMMENT)
+    answer.locator(".send-comment").click()
+    note = answer.locator(".feedback-note")
+    note.filter(has_text="Thank you: your comment was sent.").wait_for()
+
+    sent = [r for r in requests if r.url == f"{api}/v1/feedback" and r.method == "POST"]
+    first, second = [json.loads(r.post_data or "") for r in sent]
+    # The rating at once, then again with the comment: the service keeps the last.
+    shown = answer.locator(".text").inner_text()
+    assert re.sub(r"\[(\d+)\]", r"\1", first["answer"]) == shown
+    assert first == {
+        "question": QUESTION,
+        "answer": first["answer"],
+        "answer_id": first["answer_id"],
+        "rating": "down",
+    }
+    assert second == {**first, "comment": COMMENT}
+    [case] = [case for case in exported_down(site_folder) if case["feedback"]["comment"] == COMMENT]
+    assert case["question"] == QUESTION and case["answerable"] and case["answers"] == []
+    # Kept with the answer's record: the answer and the quotes it was given with.
+    assert case["feedback"]["answer_id"] == first["answer_id"]
+    assert case["feedback"]["given_answer"] == first["answer"]
+    quotes = case["feedback"]["quotes"]
+    assert quotes and all(
+        quote["quote"] in (INTERPOL_NEWS / quote["doc_id"]).read_text(encoding="utf-8")
+        for quote in quotes
+    )
+
+
+def test_the_whole_feedback_flow_by_keyboard(
+    site: tuple[str, str], site_folder: Path, page: Page
+) -> None:
+    host, _ = site
+    page.goto(f"{host}/plain")
+    chat = widget(page)
+
+    def tab_to(kind: str, key: str = "Tab") -> dict[str, Any]:
+        for _ in range(30):
+            page.keyboard.press(key)
+            now = focused(page)
+            if kind in now["cls"].split():
+                return now
+        raise AssertionError(f"{key} never reached a {kind}")
+
+    tab_to("launcher")
+    page.keyboard.press("Enter")
+    page.keyboard.type(XSS_QUESTION)
+    page.keyboard.press("Enter")
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+
+    # Back from the question box: the answer's last controls are its thumbs.
+    assert tab_to("thumb-down", "Shift+Tab")["text"] == "Not helpful"
+    page.keyboard.press("Shift+Tab")
+    assert "thumb-up" in focused(page)["cls"]
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    # The comment box takes the focus; Enter sends the comment.
+    has_focus = "e => e.getRootNode().activeElement === e"
+    assert answer.locator(".comment textarea").evaluate(has_focus)
+    assert answer.locator(".thumb-down").get_attribute("aria-pressed") == "true"
+    page.keyboard.type("The soup is not what I asked about.")
+    page.keyboard.press("Enter")
+    answer.locator(".feedback-note").filter(has_text="your comment was sent").wait_for()
+    # The focus goes back to the thumb pressed, and the chat says it was sent.
+    assert "thumb-down" in focused(page)["cls"]
+    said = chat.locator("[role=status]", has_text="Thank you: your comment was sent.")
+    said.wait_for(state="attached")
+    cases = [c for c in exported_down(site_folder) if c["question"] == XSS_QUESTION]
+    assert [c["feedback"]["comment"] for c in cases] == ["The soup is not what I asked about."]

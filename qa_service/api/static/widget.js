@@ -824,13 +824,16 @@
       this.sent = { question, answer: body.answer };
       if (body.id) this.sent.answer_id = body.id;
       this.rating = null;
+      // Sent one after another, in order: a comment typed fast must not be overtaken by the
+      // rating sent before it (the service keeps the last).
+      this.sending = Promise.resolve();
       this.thumbs = {
         up: this.thumb("up", "Helpful"),
         down: this.thumb("down", "Not helpful"),
       };
       this.buttons = h("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" }, this.thumbs.up, this.thumbs.down);
       const inputId = `${chat.uid}-comment-${++feedbacks}`;
-      this.label = h("label", { for: inputId }, "");
+      this.label = h("label", { for: inputId }, "Comment (optional)");
       this.comment = h("textarea", { id: inputId, rows: "2", maxlength: "2000", dir: "auto" });
       this.note = h("div", { class: "feedback-note" });
       this.form = h(
@@ -868,9 +871,13 @@
       this.send("");
     }
 
-    async send(comment) {
+    send(comment) {
       const body = { ...this.sent, rating: this.rating };
       if (comment) body.comment = comment;
+      this.sending = this.sending.then(() => this.post(body, comment));
+    }
+
+    async post(body, comment) {
       this.note.replaceChildren(comment ? "Sending your comment…" : "Sending…");
       let failure = null;
       try {
