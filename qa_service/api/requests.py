@@ -80,7 +80,8 @@ class RequestIds:
                 if message.get("more_body", False):
                     return
                 body = with_request_id(bytes(error_body), request_id)
-                MutableHeaders(scope=error_start)["content-length"] = str(len(body))
+                if body != error_body:  # a HEAD request's empty body keeps its length
+                    MutableHeaders(scope=error_start)["content-length"] = str(len(body))
                 started = True
                 await send(error_start)
                 message = {"type": "http.response.body", "body": body}
