@@ -1,5 +1,6 @@
 """The ``qa`` command: ingest documents, manage them, ask, serve the API, evaluate and calibrate."""
 
+import datetime as dt
 import getpass
 import json
 import logging
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ingest.pipeline import IngestReport
 from qa_service.answering.feedback import Feedback, FeedbackLog, Rating
 from qa_service.answering.records import AnswerRecords
+from qa_service.core.audit import AuditAction, AuditLog, ChainCheck
 from qa_service.core.config import Settings
 from qa_service.core.database import Database, DatabaseError
 from qa_service.core.keys import KeysFile, Role
@@ -89,6 +91,19 @@ def database(configured: Settings) -> Database:
     except DatabaseError as error:
         fail(str(error))
     return opened
+
+
+def audit_log(configured: Settings) -> AuditLog:
+    """The audit log, its database checked before the change it will record is made."""
+    return AuditLog(database(configured))
+
+
+def audited(change: str, append: Callable[[], object]) -> None:
+    """Records a change made; one line on stderr and exit status 1 if it cannot be."""
+    try:
+        append()
+    except DatabaseError as error:
+        fail(f"{change} is done but could not be written to the audit log: {error}")
 
 
 def command_user() -> str:
@@ -181,10 +196,21 @@ def ingest(
     """Ingest txt, md, html, pdf and docx files; unchanged files are skipped."""
     group_names = guarded(lambda: parse_groups(groups))
     qa = services(collection)
+    log = audit_log(qa.settings)
     with _live_bar() as bar:
         report: IngestReport = guarded(
             lambda: qa.ingestor.run(paths, group_names, prune, _ProgressBar(bar))
         )
+    audited(
+        "the ingest",
+        lambda: log.documents_changed(
+            command_user(),
+            added=report.added,
+            updated=report.updated,
+            removed=report.deleted,
+            groups=group_names,
+        ),
+    )
     if as_json:
         print_json(report.as_dict())
     else:
@@ -278,9 +304,12 @@ def docs_delete(
         doc_id.encode()
     except UnicodeEncodeError:  # bytes in the argument that are not UTF-8
         fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
-    removed = guarded(lambda: services(collection).store.delete_document(doc_id))
+    qa = services(collection)
+    log = audit_log(qa.settings)
+    removed = guarded(lambda: qa.store.delete_document(doc_id))
     if removed == 0:
         fail(f"no document with doc_id {doc_id!r}")
+    audited("the deletion", lambda: log.documents_changed(command_user(), removed=[doc_id]))
     if as_json:
         print_json({"deleted": doc_id, "chunks": removed})
     else:
@@ -311,7 +340,10 @@ def keys_add(
 ) -> None:
     """Create a key and print it, once: only its sha256 is kept."""
     group_names = guarded(lambda: parse_groups(groups))
+    log = audit_log(settings())
     key = guarded(lambda: keys_file().add(name, group_names, role))
+    details = {"name": name, "groups": list(group_names), "role": role.value}
+    audited("the key", lambda: log.append(command_user(), AuditAction.KEY_ADDED, details))
     if as_json:
         print_json({"name": name, "groups": list(group_names), "role": role.value, "key": key})
         return
@@ -341,7 +373,12 @@ def keys_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: a running service refuses it from its next request."""
+    log = audit_log(settings())
     guarded(lambda: keys_file().revoke(name))
+    audited(
+        "the revocation",
+        lambda: log.append(command_user(), AuditAction.KEY_REVOKED, {"name": name}),
+    )
     if as_json:
         print_json({"revoked": name})
     else:
@@ -393,6 +430,92 @@ def feedback_export(rating: RatingOption = None, as_json: JsonOption = False) ->
             err,
             f"{len(given)} candidate cases: correct their answers, sources and answerable "
             "before adding them to a dataset's qa.jsonl (docs/evaluation.md)",
+        )
+
+
+@app.command(name="audit")
+def audit(
+    key: Annotated[
+        str | None,
+        typer.Option("--key", help="Only the records of this caller: a key, proxy:USER, cli:USER."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only records from this date or time on (ISO 8601; UTC unless given)."),
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Check the whole log's hash chain; exit status 3 naming the first record "
+            "changed or removed.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the audit log: questions and the documents shown, document and key changes."""
+    log = audit_log(settings())
+    if verify:
+        _verify_audit(log, as_json)
+        return
+    moment = guarded(lambda: _moment(since)) if since is not None else None
+    try:
+        records = list(log.records(key, moment))
+    except DatabaseError as error:
+        fail(str(error))
+    if as_json:
+        print_json([record.as_json() for record in records])
+        return
+    for record in records:
+        details = " ".join(
+            f"{name}={json.dumps(value, ensure_ascii=False)}"
+            for name, value in record.details.items()
+        )
+        print_line(
+            out,
+            f"{record.seq:>6}  {record.at[:19]}Z  {one_line(record.actor)}  {record.action}  "
+            f"{one_line(details)}",
+        )
+    out.print(f"{len(records)} record{'' if len(records) == 1 else 's'}")
+
+
+def _moment(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"--since {text!r} is not a date or time: write 2025-01-31 or 2025-01-31T09:30"
+        ) from None
+
+
+def _verify_audit(log: AuditLog, as_json: bool) -> None:
+    try:
+        check: ChainCheck = log.verify()
+    except DatabaseError as error:
+        fail(str(error))
+    broken, last = check.broken, check.last_seq
+    if as_json:
+        print_json(
+            {
+                "intact": check.intact,
+                "records": check.records,
+                "last": None if last is None else {"seq": last, "hash": check.last_hash},
+                "broken": None
+                if broken is None
+                else {"seq": broken.seq, "problem": broken.problem},
+            }
+        )
+    if broken is not None:
+        fail(f"the audit log is broken: {broken.problem}", code=3)
+    if as_json:
+        return
+    if last is None:
+        out.print("the audit log is empty")
+    else:
+        print_line(
+            out,
+            f"the audit log is intact: {check.records} records; the last is record {last}, "
+            f"hash {check.last_hash}",
         )
 
 
@@ -622,7 +745,10 @@ def serve(
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
-    if config.api_keys_file is None and not is_loopback(host):
+    # Behind a trusted proxy, a request from elsewhere that the proxy did not sign in is
+    # refused as on the loopback alone (the proxy names its users; nobody else is answered).
+    signed_in_by_proxy = config.proxy_user_header is not None
+    if config.api_keys_file is None and not signed_in_by_proxy and not is_loopback(host):
         fail(
             f"refusing to serve on {host} without API keys: anyone who reaches the port would "
             "read every document; set QA_API_KEYS_FILE (keys are made by `qa keys add NAME "
@@ -638,8 +764,18 @@ def serve(
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
-            # Each request's line is written by the API itself, with its id and route
-            # (qa_service/api/requests.py): uvicorn's own access line would only repeat it.
-            uvicorn.run(build_api(served), host=host, port=port, log_config=None, access_log=False)
+            # uvicorn would take the client's address from X-Forwarded-For on requests from
+            # 127.0.0.1; whether the proxy sent a request must be judged by the address it
+            # came from. Each request's line is written by the API itself, with its id and
+            # route (qa_service/api/requests.py): uvicorn's own access line would only repeat
+            # it, and the logging is set up above.
+            uvicorn.run(
+                build_api(served),
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                proxy_headers=not signed_in_by_proxy,
+            )
     except (StoreBusyError, ChromaServerError) as error:
         fail(str(error))

@@ -1,5 +1,7 @@
 """Answer records: every answer the service gives, kept under its id in the service's database,
 so that feedback on an answer can be read against what was asked, answered, cited and shown.
+Each is written with its audit record, in one transaction: an answer is recorded and audited,
+or neither.
 
 A record holds what its caller was shown and nothing else: the passages and citations of an
 answer come only from documents that caller may read (the search runs with its groups).
@@ -22,6 +24,7 @@ from sqlalchemy import JSON, Boolean, Column, String, Table, Text, insert, selec
 
 from qa_service.answering.answer import Answer, RefusalReason
 from qa_service.citations.citation import Citation
+from qa_service.core.audit import AuditAction, AuditLog
 from qa_service.core.database import TABLES, Database
 
 ANSWERS = Table(
@@ -94,15 +97,18 @@ class AnswerRecord:
 
 
 class AnswerRecords:
-    """The answer records of the service's database."""
+    """The answer records of the service's database, audited as they are saved."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.audit = AuditLog(database)
 
     def save(self, record: AnswerRecord) -> AnswerRecord:
-        """Stores ``record``; ``DatabaseError`` if it cannot be."""
-        with self.database.transaction() as connection:
-            connection.execute(insert(ANSWERS).values(_row(record)))
+        """Stores ``record`` and its audit record; ``DatabaseError`` if they cannot be."""
+        action = AuditAction.QUESTION_REFUSED if record.refused else AuditAction.QUESTION_ANSWERED
+        with self.audit.appending() as writer:
+            writer.connection.execute(insert(ANSWERS).values(_row(record)))
+            writer.append(record.asked_by, action, _audited(record))
         return record
 
     def get(self, answer_id: str) -> AnswerRecord | None:
@@ -114,6 +120,18 @@ class AnswerRecords:
     def check(self) -> None:
         """``DatabaseError`` unless answers can be recorded now."""
         self.database.check()
+
+
+def _audited(record: AnswerRecord) -> dict[str, Any]:
+    """What the audit log keeps of an answer: which question, which documents were shown and
+    cited, and why it was refused."""
+    return {
+        "answer_id": record.id,
+        "question": record.question,
+        "documents_shown": record.documents_shown,
+        "documents_cited": list(dict.fromkeys(c.doc_id for c in record.citations)),
+        "refusal_reason": record.refusal_reason,
+    }
 
 
 def _row(record: AnswerRecord) -> dict[str, Any]:

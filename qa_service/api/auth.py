@@ -1,5 +1,6 @@
 """Who is calling: every ``/v1`` request carries an API key (``Authorization: Bearer KEY``), or,
-when the service has no keys file, comes from this machine and may read every document.
+when the service has no keys file, comes from this machine and may read every document; or,
+when a trusted proxy is configured, comes from it naming its user (``api.proxy``).
 
 The check is a middleware, so it runs before a request's body is read and covers every route
 under ``/v1``, those added later included; routes read the caller with ``deps.CallerDep``.
@@ -14,6 +15,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qa_service.api.proxy import ProxyIdentityError, TrustedProxy
 from qa_service.core.keys import Caller, KeyRing, KeysFileError, Role
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ LOCAL_ONLY = (
     "own machine"
 )
 KEYS_UNREADABLE = "the service cannot read its API keys"
+# Without keys, the proxy's requests are its users': one that names nobody is nobody's.
+PROXY_NAMES_NOBODY = "a request through the proxy must name its user"
 
 # With no keys file: the operator at the machine, who can read the store's files anyway.
 LOCAL_CALLER = Caller("local", None, Role.ADMIN)
@@ -79,16 +83,25 @@ def from_this_machine(client_host: str | None, headers: Headers) -> bool:
 
 
 class Access:
-    """The service's rule for callers: the keys of ``keys_file``, or, without one, this
-    machine only."""
+    """The service's rule for callers: the user a trusted ``proxy`` names, if it names one;
+    otherwise the keys of ``keys_file``, or, without one, this machine only."""
 
-    def __init__(self, keys_file: Path | None) -> None:
+    def __init__(self, keys_file: Path | None, proxy: TrustedProxy | None = None) -> None:
         self.keys = KeyRing(keys_file) if keys_file is not None else None
+        self.proxy = proxy
 
     def caller(self, client_host: str | None, headers: Headers) -> Caller:
         """Who sent a request from ``client_host`` with ``headers``; ``AccessDeniedError`` if
         nobody the service answers."""
+        if self.proxy is not None and self.proxy.named_in(headers):
+            # Never a key instead: a request that names a user is that user's, or refused.
+            try:
+                return self.proxy.caller(client_host, headers)
+            except ProxyIdentityError as error:
+                raise AccessDeniedError(403, str(error)) from error
         if self.keys is None:
+            if self.proxy is not None and self.proxy.trusts(client_host):
+                raise AccessDeniedError(403, PROXY_NAMES_NOBODY)
             if not from_this_machine(client_host, headers):
                 raise AccessDeniedError(403, LOCAL_ONLY)
             return LOCAL_CALLER

@@ -12,6 +12,7 @@ from qa_service.answering.service import AnswerService
 from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import AppServices, ServiceState
+from qa_service.core.audit import AuditLog
 from qa_service.core.keys import Caller
 
 
@@ -61,6 +62,16 @@ def get_feedback_log(state: StateDep) -> FeedbackLog:
 
 
 FeedbackLogDep = Annotated[FeedbackLog, Depends(get_feedback_log)]
+
+
+def get_audit_log(state: StateDep) -> AuditLog:
+    """The audit log, for routes that change documents: ``audit.documents_changed(caller.name,
+    added=..., updated=..., removed=..., groups=...)`` once the change is made (a
+    ``DatabaseError`` is a 503)."""
+    return state.audit
+
+
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 
 
 def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:

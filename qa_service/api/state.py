@@ -11,6 +11,8 @@ from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
+from qa_service.api.proxy import TrustedProxy
+from qa_service.core.audit import AuditLog
 from qa_service.core.config import Settings
 from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
@@ -42,13 +44,14 @@ class ServiceState:
         self.settings = settings
         self.services: AppServices | None = None
         self.error: str | None = None
-        self.access = Access(settings.api_keys_file)
+        self.access = Access(settings.api_keys_file, TrustedProxy.from_settings(settings))
         self.admission = Admission(settings.max_answers_in_flight, settings.max_answers_queued)
         # Connected on first use: a database that is down fails the requests that need it,
         # never the service's start.
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
         self.feedback = FeedbackLog(self.database, self.answers)
+        self.audit = AuditLog(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 

@@ -1,11 +1,12 @@
 """Service settings, read from the environment (prefix ``QA_``) or a ``.env`` file."""
 
+import ipaddress
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa_service.core.logs import LogFormat
@@ -14,6 +15,21 @@ from qa_service.core.logs import LogFormat
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # A web origin as browsers send it: scheme, host and an optional port.
 _ORIGIN = re.compile(r"^https?://[^/\s*?#@]+$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# Headers with another meaning, which a proxy's identity header must not be.
+_NOT_IDENTITY_HEADERS = frozenset(
+    [
+        "authorization",
+        "host",
+        "cookie",
+        "content-type",
+        "content-length",
+        "forwarded",
+        "x-forwarded-for",
+        "x-real-ip",
+        "origin",
+    ]
+)
 
 
 class Settings(BaseSettings):
@@ -118,6 +134,14 @@ class Settings(BaseSettings):
     # for a person reading a terminal in development. Either way each line of a request
     # carries its id, and no line holds a question, an answer or a document's text.
     log_format: LogFormat = "json"
+    # Single sign-on through the organisation's reverse proxy (docs/security.md), off unless
+    # proxy_user_header is set: the header in which the proxy names the signed-in user, the one
+    # naming their groups (comma-separated), and the proxy's addresses or networks, the only
+    # senders whose such headers count (comma-separated). From anywhere else a request
+    # carrying either header is refused.
+    proxy_user_header: str | None = None
+    proxy_groups_header: str | None = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # The service's own state (the audit log, answer records, feedback): a SQLite file under
     # QA_DATA_DIR unless this names a PostgreSQL database (postgresql+psycopg://USER:PASSWORD@
@@ -128,12 +152,21 @@ class Settings(BaseSettings):
     # milliseconds, short enough that a database that is down fails a question quickly.
     database_timeout_seconds: float = Field(5.0, gt=0.0)
 
-    @field_validator("chroma_url", "api_keys_file", "database_url", mode="before")
+    @field_validator(
+        "chroma_url",
+        "api_keys_file",
+        "database_url",
+        "proxy_user_header",
+        "proxy_groups_header",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return value or None
 
-    @field_validator("allowed_hosts", "check_rules_off", "cors_origins", mode="before")
+    @field_validator(
+        "allowed_hosts", "check_rules_off", "cors_origins", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -167,6 +200,38 @@ class Settings(BaseSettings):
                 "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME"
             )
         return value
+
+    @field_validator("proxy_user_header", "proxy_groups_header")
+    @classmethod
+    def _header_name(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER_NAME.match(value):
+            raise ValueError(f"{value!r} is not an HTTP header name")
+        if value is not None and value.lower() in _NOT_IDENTITY_HEADERS:
+            raise ValueError(f"{value} is not a header for a proxy to name users in")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{address!r} is not an address or network (10.0.0.5, 10.0.0.0/24, ::1)"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _proxy_complete(self) -> "Settings":
+        if self.proxy_user_header is not None and not self.trusted_proxies:
+            raise ValueError(
+                "QA_PROXY_USER_HEADER needs QA_TRUSTED_PROXIES: the addresses of the proxy "
+                "that sets it (anyone else could name themselves)"
+            )
+        if self.proxy_groups_header is not None and self.proxy_user_header is None:
+            raise ValueError("QA_PROXY_GROUPS_HEADER needs QA_PROXY_USER_HEADER")
+        return self
 
     @field_validator("collection")
     @classmethod
