@@ -55,7 +55,7 @@ from eval.metrics import retrieval_scores
 from eval.pipelines import build_pipeline
 from eval.run import QuestionRun, rank_documents
 from qa_service.answering.service import AnswerService, SearchQuery
-from qa_service.citations.evidence import Asked
+from qa_service.citations.evidence import Asked, SpanFacts, Title, candidate_spans
 from qa_service.citations.rules import RULES, RuleSet
 from qa_service.core.config import Settings
 from qa_service.core.files import write_atomically
@@ -249,12 +249,12 @@ def _checks(
 
     def verdicts(draft: str, passages: list[Passage], found: Searched) -> list[tuple[bool, str]]:
         original = found.search.standalone if found.language != "en" else None
-        checked = checker.run(draft, passages, found.search.text, original)
+        checked = checker.run(draft, passages, found.search.english, original)
         return [(check.kept, check.rule) for check in checked.checks]
 
-    def applying(found: Searched) -> list[str]:
+    def applying(found: Searched, spans: list[SpanFacts]) -> list[str]:
         original = found.search.standalone if found.language != "en" else None
-        asked = Asked(found.search.text, [], original)
+        asked = Asked(found.search.english, spans, original)
         return [name for name, rule in RULES.items() if RuleSet().applies(rule, asked)]
 
     table: dict[str, Any] = {}
@@ -267,13 +267,14 @@ def _checks(
             passages = base.passages[:READ]
             mine = [verdicts(d, passages, found) for d in drafts[found.original]]
             theirs = [verdicts(d, passages, base) for d in drafts[found.original]]
-            rules_here, rules_there = applying(found), applying(base)
+            spans = _spans(passages)
+            rules_here, rules_there = applying(found, spans), applying(base, spans)
             same_verdicts += mine == theirs
             same_rules += rules_here == rules_there
             if mine != theirs or rules_here != rules_there:
                 differ.append({
                     "id": found.item.id,
-                    "searched": found.search.text,
+                    "searched": found.search.english,
                     "english": base.item.question,
                     "rules": {"translation": rules_here, "english": rules_there},
                     "verdicts": {"translation": mine, "english": theirs},
@@ -285,6 +286,15 @@ def _checks(
             "differ": differ,
         }
     return table
+
+
+def _spans(passages: Sequence[Passage]) -> list[SpanFacts]:
+    """The passages' candidate spans, as the checker reads them."""
+    return [
+        SpanFacts(n, start, end, passage.text[start:end], Title(passage.title or ""))
+        for n, passage in enumerate(passages)
+        for start, end in candidate_spans(passage.text)
+    ]
 
 
 def _print(results: dict[str, Any]) -> None:

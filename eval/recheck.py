@@ -75,6 +75,7 @@ class CheckParts:
 class _Replay:
     answerable: bool
     sources: frozenset[str]
+    # The question the draft answers (in English).
     query: str
     # What was asked, when the query is its translation.
     original: str | None
@@ -165,11 +166,14 @@ def _replay(record: dict[str, Any], retriever: Retriever, top_k: int) -> _Replay
     unchecked = record["refused"] and record.get("refusal_reason") in _REFUSED_UNCHECKED
     draft = None if unchecked or not record["draft"] else record["draft"]
     passages = retriever.run(record["query"], top_k) if draft is not None else []
-    original = record["question"] if record["question"] != record["query"] else None
+    # The search of a translated question adds the names the translation lost to the question
+    # the draft answers; results from before it record only the query.
+    asked = record.get("english_question") or record["query"]
+    original = record["question"] if record["question"] != asked else None
     return _Replay(
         record["answerable"],
         frozenset(record["sources"]),
-        record["query"],
+        asked,
         original,
         tuple(record.get("gold_answers") or ()),
         draft,

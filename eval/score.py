@@ -115,6 +115,8 @@ def score_question(run: QuestionRun, document_text: DocumentText) -> dict[str, A
         # The draft and the sentences the citation check removed from it: why an answer shrank
         # or was refused, and what ``qa calibrate`` re-checks at other thresholds.
         draft=answer.draft,
+        # What the draft answers: the query can hold more than the question in English.
+        english_question=answer.english_question,
         unsupported=list(answer.unsupported),
         checks=[asdict(check) for check in answer.checks],
         citations=[{**asdict(citation), "quote_exact": exact} for citation, exact in quotes],

@@ -21,6 +21,8 @@ from charset_normalizer import from_bytes
 from docx.document import Document as DocxDocument
 from docx.table import Table
 
+from ingest.filetype import ContentTypeError, check_content
+
 _SNIFF = 8192
 _TITLE_MAX = 120
 # python-docx holds every part of a DOCX in memory, and lxml's tree takes several times an XML
@@ -59,6 +61,10 @@ def load_document(name: str, data: bytes) -> LoadedDocument:
         raise LoadError(f"unsupported file type {PurePath(name).suffix or '(none)'!r}")
     if not data.strip():
         raise LoadError("empty file")
+    try:
+        check_content(doc_type, data)
+    except ContentTypeError as error:
+        raise LoadError(str(error)) from None
     document = _READERS[doc_type](data)
     if not document.text.strip():
         raise LoadError(

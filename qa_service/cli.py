@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ingest.library import OPERATOR, DocumentNotFoundError
 from ingest.pipeline import IngestReport
 from qa_service.answering.feedback import Feedback, FeedbackLog, Rating
 from qa_service.answering.records import AnswerRecords
@@ -199,7 +200,7 @@ def ingest(
     log = audit_log(qa.settings)
     with _live_bar() as bar:
         report: IngestReport = guarded(
-            lambda: qa.ingestor.run(paths, group_names, prune, _ProgressBar(bar))
+            lambda: qa.library.ingest(paths, group_names, prune, _ProgressBar(bar))
         )
     audited(
         "the ingest",
@@ -306,8 +307,9 @@ def docs_delete(
         fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
     qa = services(collection)
     log = audit_log(qa.settings)
-    removed = guarded(lambda: qa.store.delete_document(doc_id))
-    if removed == 0:
+    try:
+        removed = guarded(lambda: qa.library.delete(doc_id, OPERATOR))
+    except DocumentNotFoundError:
         fail(f"no document with doc_id {doc_id!r}")
     audited("the deletion", lambda: log.documents_changed(command_user(), removed=[doc_id]))
     if as_json:

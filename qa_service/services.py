@@ -6,6 +6,7 @@ from functools import cached_property
 
 from fastapi import FastAPI
 
+from ingest.library import DocumentLibrary
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answering.compose import Composer, ExtractiveComposer, GenerativeComposer
@@ -71,6 +72,12 @@ class Services:
         return Ingestor(
             self.store, self.embedder, self.splitter, embed_batch=self.settings.ingest_batch
         )
+
+    @cached_property
+    def library(self) -> DocumentLibrary:
+        """Uploads, ingest runs and deletions: every change of the store, each reported to
+        the library's ``on_change`` listener (today the log)."""
+        return DocumentLibrary(self.store, self.ingestor, self.settings.uploads_dir)
 
     @cached_property
     def retriever(self) -> Retriever:

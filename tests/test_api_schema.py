@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import BaseSchema, Case, GenerationMode
 
 from qa_service.core.config import Settings
-from qa_service.core.keys import KeysFile
+from qa_service.core.keys import KeysFile, Role
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
@@ -29,8 +29,9 @@ def schemathesis_config(key: str) -> schemathesis.Config:
         {
             "checks": {
                 # A body over QA_MAX_BODY_BYTES is as refused as a malformed one; a request
-                # without its key is refused (401) before anything else is read.
-                "negative_data_rejection": {"expected-statuses": [400, 401, 413, 422]},
+                # without its key is refused (401) before anything else is read; an upload
+                # that is not multipart/form-data is a 415.
+                "negative_data_rejection": {"expected-statuses": [400, 401, 413, 415, 422]},
                 # A question of spaces, or longer than QA_MAX_QUESTION_CHARS (a setting), is
                 # refused by the answer service (422) though the schema cannot say so.
                 "positive_data_acceptance": {"enabled": False},
@@ -59,7 +60,8 @@ def api_schema(
 ) -> Iterator[BaseSchema]:
     data_dir = tmp_path_factory.mktemp("schema") / "data"
     keys = KeysFile(data_dir.parent / "keys.json")
-    key = keys.add("schemathesis", groups=("staff",))
+    # An editor: uploads and deletions are run too, not only refused.
+    key = keys.add("schemathesis", groups=("staff",), role=Role.EDITOR)
     configured = Settings(
         data_dir=data_dir, chroma_url=None, llm="extractive", api_keys_file=keys.path
     )

@@ -62,6 +62,24 @@ def test_the_shipped_interpol_news_set() -> None:
     assert text is not None and "Hammouchi" in text
 
 
+def test_the_shipped_multilingual_set_pairs_each_translation_with_its_original() -> None:
+    folder = REPO / "eval" / "datasets" / "interpol-news-multilingual"
+    dataset = load_dataset(folder)
+    assert len(dataset.questions) == 126 and dataset.answerable == 108
+    lines = (folder / "qa.jsonl").read_text(encoding="utf-8").splitlines()
+    records = {record["id"]: record for record in map(json.loads, lines)}
+    english = load_dataset(REPO / "eval" / "datasets" / "interpol-news").questions
+    originals = {item.id: item for item in english}
+    for record in records.values():
+        base = records[record["original"]]
+        assert base["id"].endswith("-en") and record["id"][:-3] == base["id"][:-3]
+        assert (record["sources"], record["answerable"]) == (base["sources"], base["answerable"])
+        # The English original's question and gold answers, kept as variants in translation.
+        source = originals[base["id"][:-3]]
+        assert base["question"] == source.question and base["answers"] == list(source.answers)
+        assert set(source.answers) <= set(record["answers"])
+
+
 def test_the_shipped_procedural_set_answers_from_its_own_frozen_docs() -> None:
     dataset = load_dataset(REPO / "eval" / "datasets" / "qa-service-docs")
     assert len(dataset.questions) == 45 and dataset.answerable == 34

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from eval.recheck import CheckParts, ablate, calibrate
+from eval.recheck import CheckParts, _replay, ablate, calibrate
 from qa_service.answering.compose import ExtractiveComposer
 from qa_service.citations.rules import RULES
 from qa_service.services import Services
@@ -109,3 +109,21 @@ def test_ablation_turns_each_rule_off_in_turn(indexed: Services) -> None:
     assert by_rule["cite_the_supporting_passage"].answerable_refused == 1.0
     # A rule that guards against something else leaves this answer as it is.
     assert by_rule["event_beside_count"] == replace(by_rule[None], rule="event_beside_count")
+
+
+def test_a_translated_question_is_rechecked_as_the_service_checked_it(indexed: Services) -> None:
+    asked = "Who led the Moroccan delegation in Lyon?"
+    translated = record(
+        "Qui a dirigé la délégation marocaine au Dialogue de Lyon ?",
+        "Abdellatif Hammouchi led the Moroccan delegation [1].",
+        answerable=True,
+        # The search added the name the translation lost; the draft answers the translation.
+        query=f"{asked} Dialogue",
+        english_question=asked,
+    )
+    replay = _replay(translated, indexed.retriever, 5)
+    assert (replay.query, replay.original) == (asked, translated["question"])
+    assert replay.passages == indexed.retriever.run(f"{asked} Dialogue", 5)
+    # Results from before the English question was recorded: the query is what was checked.
+    del translated["english_question"]
+    assert _replay(translated, indexed.retriever, 5).query == f"{asked} Dialogue"

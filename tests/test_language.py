@@ -2,7 +2,13 @@
 
 import pytest
 
-from qa_service.text.language import detect_language, keeps_facts, nothing_to_translate
+from qa_service.text.language import (
+    detect_language,
+    keeps_facts,
+    nothing_to_translate,
+    untranslated_terms,
+)
+from qa_service.text.sentences import ascii_digits, numbers
 
 
 @pytest.mark.parametrize(
@@ -61,3 +67,39 @@ def test_number_separators_may_change_in_translation() -> None:
 )
 def test_an_answer_of_names_and_numbers_only_is_not_translated(answer: str, kept: bool) -> None:
     assert nothing_to_translate(answer) is kept
+
+
+def test_numbers_read_alike_in_any_digits() -> None:
+    assert numbers("عام ٢٠١٧ و ١٢٬٥٤٣ ضابط") == {"2017", "12543"} == numbers("2017, 12,543")
+    assert ascii_digits("من ٣ إلى ٤ سبتمبر") == "من 3 إلى 4 سبتمبر"
+
+
+@pytest.mark.parametrize(
+    ("original", "translation", "terms"),
+    [
+        # Names in Latin letters the translation dropped or respelt, and its missing numbers.
+        (
+            "Combien de policiers ont participé à l'opération Trigger II en 2017 ?",
+            "How many police officers took part in Operation Thriller?",
+            ["Trigger", "II", "2017"],
+        ),
+        # Acronyms and capitalised words past the first; not the question word, not a common
+        # word, not what the translation already has (in any case, or inflected).
+        (
+            "Qui dirige le Dialogue d'INTERPOL au Maroc ?",
+            "Who leads the Interpol dialogue in Morocco?",
+            ["Maroc"],
+        ),
+        # Arabic names are in Arabic letters: only words in Latin letters and digits are taken.
+        (
+            "كم عدد الدول التي شاركت في عملية Trigger II عام ٢٠١٧؟",
+            "How many states took part in the Trigger II operation in 2017?",
+            [],
+        ),
+        ("أين عُقد حوار ٢٠٢١؟", "Where was the dialogue held?", ["2021"]),
+    ],
+)
+def test_the_search_keeps_the_names_and_numbers_a_translation_lost(
+    original: str, translation: str, terms: list[str]
+) -> None:
+    assert untranslated_terms(original, translation) == terms

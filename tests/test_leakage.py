@@ -8,13 +8,14 @@ is the very response it would get from a store where the hidden documents were n
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ingest.library import NAME_TAKEN
 from qa_service.core.config import Settings
 from qa_service.core.keys import Caller, KeysFile, Role
 from qa_service.embedders.base import Embedder
@@ -107,12 +108,15 @@ def hidden(key: str) -> list[Document]:
 
 @dataclass
 class World:
-    """The service over every document, asked with each key; and, for each key, the service
-    over only the documents that key may read, asked from its own machine with no keys."""
+    """The service over every document, asked with each key (and changed with an editor key
+    of the same groups); and, for each key, the service over only the documents that key may
+    read, asked from its own machine with no keys."""
 
     url: str
     keys: dict[str, str]
+    editor_keys: dict[str, str]
     references: dict[str, str]
+    services: Services
 
 
 def _ingest(services: Services, corpus: Path, folders: set[str]) -> None:
@@ -137,6 +141,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
         (corpus / document.folder / document.doc_id).write_text(document.text, encoding="utf-8")
     keys_file = KeysFile(root / "keys.json")
     keys = {name: keys_file.add(name, groups) for name, groups in KEYS.items()}
+    editor_keys = {
+        name: keys_file.add(f"{name}-editor", groups, Role.EDITOR) for name, groups in KEYS.items()
+    }
 
     def services(name: str, keys_path: Path | None) -> Services:
         settings = Settings(
@@ -153,7 +160,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
             own = services(f"only-{key}", None)
             _ingest(own, corpus, {document.folder for document in visible(key)})
             references[key] = _serve(stack, own)
-        yield World(url, keys, references)
+        yield World(url, keys, editor_keys, references, everything)
 
 
 def ask(url: str, path: str, body: dict[str, Any], key: str | None = None) -> httpx.Response:
@@ -176,8 +183,17 @@ def comparable(response: httpx.Response) -> Any:
 
 
 def _without_timings(value: Any) -> Any:
-    if isinstance(value, dict) and "timings_ms" in value:
-        return {k: v for k, v in value.items() if k not in ("timings_ms", "id")}
+    """``value`` without what differs between two stores of the same files, or two answers to
+    the same question: timings, when a document was ingested, and an answer's id (a random
+    UUID)."""
+    if isinstance(value, dict):
+        return {
+            k: _without_timings(v)
+            for k, v in value.items()
+            if k not in ("timings_ms", "ingested_at", "id")
+        }
+    if isinstance(value, list):
+        return [_without_timings(item) for item in value]
     return value
 
 
@@ -309,3 +325,96 @@ def test_a_hidden_document_s_text_is_as_unknown_as_a_missing_one(world: World, k
     for document in visible(key):
         response = text_of(document.doc_id)
         assert response.status_code == 200 and response.json()["doc_id"] == document.doc_id
+
+
+def _get(url: str, path: str, key: str | None = None, **params: Any) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.get(f"{url}{path}", params=params, headers=headers, timeout=60)
+
+
+def narrowed(key: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the groups ``key`` lists with: those of its own that it names."""
+    if "groups" not in params:
+        return params
+    requested = tuple(params["groups"].split(","))
+    groups = Caller(key, KEYS[key], Role.READER).narrowed(requested) or ()
+    return {**params, "groups": ",".join(groups)}
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_a_key_lists_only_the_documents_it_may_read(world: World, key: str) -> None:
+    """``GET /v1/documents``, whole, a page at a time, and narrowed by groups (those of hidden
+    documents too): the very lists of a store that never held the hidden documents."""
+    requests: list[dict[str, Any]] = [{}, {"limit": 1}]
+    requests += [{"groups": ",".join(GROUPS[d.folder])} for d in hidden(key)]
+    for params in requests:
+        cursor: str | None = ""
+        while cursor is not None:
+            page = {**params, **({"cursor": cursor} if cursor else {})}
+            response = _get(world.url, "/v1/documents", world.keys[key], **page)
+            assert response.status_code == 200, response.text
+            assert_nothing_of(hidden(key), response)
+            reference = _get(world.references[key], "/v1/documents", None, **narrowed(key, page))
+            assert comparable(response) == comparable(reference), page
+            cursor = response.json()["next_cursor"]
+    listed = _get(world.url, "/v1/documents", world.keys[key]).json()["documents"]
+    assert [d["doc_id"] for d in listed] == sorted(d.doc_id for d in visible(key))
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_a_hidden_document_s_metadata_and_deletion_are_a_missing_one_s(
+    world: World, key: str
+) -> None:
+    """``GET`` and ``DELETE /v1/documents/{doc_id}``: a document the key may not read answers
+    exactly as one that does not exist (a reader's delete is refused alike for both), and
+    nothing is deleted; a readable one's metadata is the reference's."""
+    before = world.services.store.list_documents()
+    reader, editor = world.keys[key], world.editor_keys[key]
+    missing = _get(world.url, "/v1/documents/no-such-document.txt", reader)
+    missing_delete = httpx.delete(
+        f"{world.url}/v1/documents/no-such-document.txt",
+        headers={"Authorization": f"Bearer {editor}"},
+    )
+    assert missing.status_code == missing_delete.status_code == 404
+    for document in hidden(key):
+        url = f"{world.url}/v1/documents/{document.doc_id}"
+        for response, expected in (
+            (_get(world.url, f"/v1/documents/{document.doc_id}", reader), missing),
+            (_get(world.url, f"/v1/documents/{document.doc_id}", editor), missing),
+            (httpx.delete(url, headers={"Authorization": f"Bearer {editor}"}), missing_delete),
+        ):
+            assert (response.status_code, response.content) == (404, expected.content)
+            assert_nothing_of(hidden(key), response)
+        refusal = httpx.delete(url, headers={"Authorization": f"Bearer {reader}"})
+        visible_refusal = httpx.delete(
+            f"{world.url}/v1/documents/{visible(key)[0].doc_id}",
+            headers={"Authorization": f"Bearer {reader}"},
+        )
+        assert refusal.status_code == 403 and refusal.content == visible_refusal.content
+    for document in visible(key):
+        response = _get(world.url, f"/v1/documents/{document.doc_id}", reader)
+        reference = _get(world.references[key], f"/v1/documents/{document.doc_id}")
+        assert response.status_code == 200 and comparable(response) == comparable(reference)
+        assert_nothing_of(hidden(key), response)
+    assert world.services.store.list_documents() == before
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_an_upload_cannot_replace_or_reveal_a_hidden_document(world: World, key: str) -> None:
+    """An editor naming a hidden document's doc_id is refused (its name is taken), and learns
+    nothing else of it: not its title, groups or facts; the document is untouched."""
+    before = world.services.store.list_documents()
+    for document in hidden(key):
+        response = httpx.post(
+            f"{world.url}/v1/documents",
+            files=[("files", (document.doc_id, b"Replacement.\n\nNothing of note."))],
+            headers={"Authorization": f"Bearer {world.editor_keys[key]}"},
+            timeout=60,
+        )
+        assert response.status_code == 422
+        assert response.json()["failed"] == [{"name": document.doc_id, "reason": NAME_TAKEN}]
+        # The doc_id is the caller's own text; nothing else of the document is sent.
+        others = [s for s in document.secrets if s.lower() not in document.doc_id.lower()]
+        assert_nothing_of([replace(document, secrets=tuple(others))], response)
+        assert not (world.services.settings.uploads_dir / document.doc_id).exists()
+    assert world.services.store.list_documents() == before

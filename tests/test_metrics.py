@@ -130,6 +130,35 @@ def test_documents_ingested_updated_deleted_and_failed_are_counted(
     assert moved(before, after, documents, outcome="failed") == 3
 
 
+def test_documents_uploaded_and_deleted_over_http_are_counted(api: Api) -> None:
+    files = [
+        ("files", ("library-hours.txt", b"Library hours\n\nThe library opens at nine.")),
+        ("files", ("minutes.exe", b"MZ not a document")),
+        ("files", ("scan.pdf", b"%PDF-1.7 this is not a PDF")),
+    ]
+    before = scrape(api.url)
+    uploaded = httpx.post(
+        f"{api.url}/v1/documents", files=files, headers=api.headers("admin"), timeout=120
+    )
+    assert uploaded.status_code == 422 and uploaded.json()["added"] == ["library-hours.txt"]
+    assert sorted(item["name"] for item in uploaded.json()["failed"]) == [
+        "minutes.exe",
+        "scan.pdf",
+    ]
+    deleted = httpx.delete(
+        f"{api.url}/v1/documents/library-hours.txt", headers=api.headers("admin"), timeout=60
+    )
+    assert deleted.status_code == 200
+    after = scrape(api.url)
+
+    documents = "qa_ingest_documents_total"
+    assert moved(before, after, documents, outcome="added") == 1
+    # One refused by its name before any ingest, one by the ingest that could not read it.
+    assert moved(before, after, documents, outcome="failed") == 2
+    assert moved(before, after, documents, outcome="deleted") == 1
+    assert moved(before, after, documents, outcome="updated") == 0
+
+
 def test_the_metrics_are_for_this_machine_and_admin_keys(api: Api) -> None:
     metrics = f"{api.url}/metrics"
     # A Prometheus on the service's machine needs no key; one elsewhere needs an admin key.

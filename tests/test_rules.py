@@ -147,6 +147,58 @@ def test_cited_documents_must_mention_the_question_names_and_numbers() -> None:
     assert not rule.applies(Asked("Who opened the conference?", []))
 
 
+def applying(asked: Asked) -> set[str]:
+    return {name for name, rule in RULES.items() if RuleSet().applies(rule, asked)}
+
+
+@pytest.mark.parametrize(
+    ("english", "translation", "original"),
+    [
+        # The translation lost "which year".
+        (
+            "In which year was the Dialogue held in Tunis?",
+            "When was the Dialogue held in Tunis?",
+            "En quelle année le Dialogue s'est-il tenu à Tunis ?",
+        ),
+        # It added an "and" the question did not have: one thing is asked, from one document.
+        (
+            "Which MENA countries signed the Paris Call?",
+            "Which countries of the Middle East and North Africa signed the Paris Call?",
+            "ما دول منطقة الشرق الأوسط وشمال أفريقيا التي وقعت على نداء Paris؟",
+        ),
+    ],
+)
+def test_a_translated_question_gets_the_rules_of_what_was_asked(
+    english: str, translation: str, original: str
+) -> None:
+    assert applying(Asked(translation, [], original)) == applying(Asked(english, []))
+    assert applying(Asked(translation, [])) != applying(Asked(english, []))
+
+
+def test_a_translation_that_lost_how_many_still_wants_a_number() -> None:
+    original = "كم عدد الضباط الذين حضروا إحاطة Trigger II؟"
+    asked = Asked("What officers attended the Trigger II briefing?", [], original)
+    assert "number_for_how_many" in applying(asked)
+    # What is counted is read from the English words, which no longer say it.
+    assert "count_of_the_asked_thing" not in applying(asked)
+
+
+def test_a_translated_question_still_counts_what_its_translation_names() -> None:
+    asked = Asked("How many police officers were mobilised?", [], "Combien de policiers ?")
+    assert asked.wants_count and asked.counted_noun == "officer"
+    # "Combien de temps" is how long: the translation's "how many" does not make it a count.
+    asked = Asked("How many hours later?", [], "Combien de temps après ?")
+    assert not asked.wants_count and not asked.counted_noun
+
+
+def test_numbers_in_arabic_indic_digits_anchor_a_translated_question() -> None:
+    asked = Asked("Where was the 2021 Dialogue held?", [], "أين عُقد حوار عام ٢٠٢١؟")
+    assert asked.anchor_numbers == {"2021"}
+    rule = CITED_DOCUMENTS_ABOUT_QUESTION
+    assert not rule.check(asked, words("The Dialogue"), numbers("in 2016")).ok
+    assert rule.check(asked, words("The Dialogue"), numbers("in 2021")).ok
+
+
 def test_a_rule_set_turns_rules_off_by_name_and_refuses_unknown_names() -> None:
     asked = Asked("When was the meeting held?", [])
     assert "date_for_when" in {rule.name for rule in RuleSet().span_rules(asked)}

@@ -17,6 +17,9 @@ class Answer:
     passages: list[Passage]
     standalone_question: str
     language: str
+    # What the draft answers and the citation check reads: the question in English, translated
+    # if it was asked in French or Arabic.
+    english_question: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     # The model's answer before the citation check (empty when it was not asked).
     draft: str = ""

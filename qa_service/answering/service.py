@@ -19,7 +19,13 @@ from qa_service.core.schema import Passage
 from qa_service.generation.base import Generator
 from qa_service.generation.prompts import Prompts
 from qa_service.retrieval.base import Retriever, relevance
-from qa_service.text.language import NAMES, detect_language, keeps_facts, nothing_to_translate
+from qa_service.text.language import (
+    NAMES,
+    detect_language,
+    keeps_facts,
+    nothing_to_translate,
+    untranslated_terms,
+)
 from qa_service.text.tokens import count_tokens
 
 
@@ -27,7 +33,8 @@ from qa_service.text.tokens import count_tokens
 class SearchQuery:
     language: str  # of the question: "en", "fr" or "ar"
     standalone: str  # the question with what the conversation gave it, as asked
-    text: str  # what the retriever searches with: the standalone question in English
+    english: str  # the standalone question in English: what the answer is drafted for
+    text: str  # what the retriever searches with
 
 
 class AnswerService:
@@ -94,21 +101,21 @@ class AnswerService:
         text = self.validate(question)
         yield "status", "searching"
         search = self.search_query(text, question.history)
-        language, standalone, query = search.language, search.standalone, search.text
+        language, standalone, query = search.language, search.standalone, search.english
         clock.lap("rewrite")
 
-        passages = self.retriever.run(query, question.top_k or self.top_k, question.filters)
+        passages = self.retriever.run(search.text, question.top_k or self.top_k, question.filters)
         clock.lap("retrieve")
         if not passages or relevance(passages) < self.min_retrieval_score:
-            yield "done", self._refusal("retrieval", passages, standalone, language, clock)
+            yield "done", self._refusal("retrieval", passages, search, clock)
             return
 
         yield "status", "writing"
         # Without a model the "standalone" question is only context glued on for retrieval; the
         # answer must still address what was asked now.
         asked = query if self.assistant is not None else text
-        # A translated question's names are the translation's spelling: only those the asker wrote
-        # alike are held against the passages.
+        # A translated question is checked for what was asked: the kind of answer it wants, and
+        # the names its asker wrote (``citations.evidence.Asked``).
         original = standalone if language != "en" and self.assistant is not None else None
         shown, shown_tokens = self._shown(asked, passages)
         clock.lap("excerpt")
@@ -145,8 +152,9 @@ class AnswerService:
         kept = settled.kept
         if kept is None:
             reason = settled.refusal_reason or "unsupported"
-            refusal = self._refusal(reason, passages, standalone, language, clock)
+            refusal = self._refusal(reason, passages, search, clock)
             refusal.draft = settled.draft
+            refusal.english_question = asked
             refusal.unsupported = settled.checked.unsupported
             refusal.checks = settled.checks
             refusal.passage_tokens = shown_tokens
@@ -174,6 +182,7 @@ class AnswerService:
                 citations=kept.citations,
                 passages=list(passages),
                 standalone_question=standalone,
+                english_question=asked,
                 language=language,
                 timings_ms=clock.timings,
                 draft=settled.draft,
@@ -198,11 +207,15 @@ class AnswerService:
 
     def search_query(self, text: str, history: Sequence[Turn] = ()) -> SearchQuery:
         """What the passages are searched with: the question made standalone from the
-        conversation and, asked in French or Arabic, translated into English."""
+        conversation and, asked in French or Arabic, translated into English, with the names
+        and numbers of the question as asked that the translation lacks."""
         language = detect_language(text)
         standalone = self._standalone(text, history)
-        query = standalone if language == "en" else self._translate(standalone, "en")
-        return SearchQuery(language, standalone, query)
+        if language == "en" or self.assistant is None:
+            return SearchQuery(language, standalone, standalone, standalone)
+        english = self._in_english(standalone, language)
+        extra = untranslated_terms(standalone, english)
+        return SearchQuery(language, standalone, english, " ".join([english, *extra]))
 
     def _standalone(self, text: str, history: Sequence[Turn]) -> str:
         recent = list(history)[-self.max_history_turns :]
@@ -217,6 +230,12 @@ class AnswerService:
         rewritten = self.assistant.run([HumanMessage(prompt)]).strip().strip('"')
         return rewritten.splitlines()[0] if rewritten else text
 
+    def _in_english(self, question: str, language: str) -> str:
+        """A French or Arabic question in English (``prompts/translate_question.md``)."""
+        prompt = self.prompts.render("translate_question", language=NAMES[language], text=question)
+        reply = self.assistant.run([HumanMessage(prompt)]).strip() if self.assistant else ""
+        return reply.splitlines()[0].strip() if reply else question
+
     def _translate(self, text: str, language: str) -> str:
         if self.assistant is None:
             return text
@@ -227,18 +246,18 @@ class AnswerService:
         self,
         reason: RefusalReason,
         passages: Sequence[Passage],
-        standalone: str,
-        language: str,
+        search: SearchQuery,
         clock: Stopwatch,
     ) -> Answer:
         clock.since_start("total")
         return Answer(
-            answer=self.prompts.refusal(language),
+            answer=self.prompts.refusal(search.language),
             refused=True,
             citations=[],
             passages=list(passages),
-            standalone_question=standalone,
-            language=language,
+            standalone_question=search.standalone,
+            english_question=search.english,
+            language=search.language,
             timings_ms=clock.timings,
             refusal_reason=reason,
         )

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from ingest.library import DocumentLibrary, PermissionRefusedError, require_role
 from qa_service.answering.feedback import FeedbackLog
 from qa_service.answering.question import Question, QuestionError
 from qa_service.answering.records import AnswerRecords
@@ -13,7 +14,7 @@ from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.audit import AuditLog
-from qa_service.core.keys import Caller
+from qa_service.core.keys import Caller, Role
 
 
 def get_state(request: Request) -> ServiceState:
@@ -38,6 +39,26 @@ def get_caller(request: Request) -> Caller:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 ServicesDep = Annotated[AppServices, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_editor(caller: CallerDep) -> Caller:
+    """The caller, if its key may add and delete documents: a 403 otherwise, before a byte of
+    the request's body is read."""
+    try:
+        require_role(caller, Role.EDITOR)
+    except PermissionRefusedError as refused:
+        raise HTTPException(403, detail=str(refused)) from refused
+    return caller
+
+
+EditorDep = Annotated[Caller, Depends(get_editor)]
+
+
+def get_library(services: ServicesDep) -> DocumentLibrary:
+    return services.library
+
+
+LibraryDep = Annotated[DocumentLibrary, Depends(get_library)]
 
 
 def get_answerer(services: ServicesDep) -> AnswerService:

@@ -40,7 +40,11 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     # refusal, a 401 included, carries the CORS headers the widget's page needs to read it;
     # a caller without a key is refused before the body is read. Every request, refused or
     # not, gets its id first, and its log line and count (``requests``).
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        routes={("POST", "/v1/documents"): settings.max_upload_bytes},
+    )
     app.add_middleware(Authentication, access=state.access)
     app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)

@@ -6,7 +6,7 @@ Both answer in the API's error shape, a JSON ``{"detail": ...}``; Starlette's ow
 ``max_body_size``) answer in plain text.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -60,19 +60,26 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimit:
     """Refuses a request body over ``max_bytes`` with a 413: at once when Content-Length says
     so, otherwise (chunked bodies) as soon as the bytes received pass the limit, so at most
-    ``max_bytes`` and one chunk are ever read."""
+    ``max_bytes`` and one chunk are ever read.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``routes`` gives some routes, by method and path, a limit of their own (uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, routes: Mapping[tuple[str, str], int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.routes.get((scope["method"], scope["path"]), self.max_bytes)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(limit, scope, receive, send)
             return
 
         received = 0
@@ -83,8 +90,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched(message: Message) -> None:
@@ -98,11 +105,12 @@ class BodySizeLimit:
             # Raised where no exception handler made it a response.
             if started:
                 raise
-            await self._refuse(scope, receive, send)
+            await _refuse(limit, scope, receive, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = BodyTooLarge(self.max_bytes)
-        await JSONResponse({"detail": error.detail}, error.status_code)(scope, receive, send)
+
+async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+    error = BodyTooLarge(limit)
+    await JSONResponse({"detail": error.detail}, error.status_code)(scope, receive, send)
 
 
 class CrossOrigin(CORSMiddleware):

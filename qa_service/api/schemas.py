@@ -6,11 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from ingest.library import UploadReport
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
 from qa_service.answering.feedback import Feedback, NewFeedback, Rating
 from qa_service.answering.question import Question, Turn
 from qa_service.citations.citation import Citation, SentenceCheck
-from qa_service.core.schema import GROUP_NAME, Filters
+from qa_service.core.schema import GROUP_NAME, DocumentInfo, Filters
 
 
 def _unicode(text: str) -> str:
@@ -237,6 +238,96 @@ GUARD_ERRORS: dict[int | str, dict[str, object]] = {
     },
     413: {"model": ErrorOut, "description": "the request body is over QA_MAX_BODY_BYTES"},
 }
+
+
+class DocumentOut(BaseModel):
+    """A document as the store keeps it (the version stored now)."""
+
+    doc_id: str
+    title: str | None
+    doc_type: Literal["txt", "md", "html", "pdf", "docx"]
+    groups: list[str] = Field(description="the groups that may read it; empty: every caller")
+    chunks: int = Field(description="how many chunks it was split into")
+    chars: int = Field(description="the length of its text, in characters")
+    date: dt.date | None = Field(description="its date, from the file's own metadata")
+    ingested_at: str = Field(description="when this version was stored (ISO 8601, UTC)")
+    sha256: str = Field(description="the sha256 of the file's bytes")
+
+    @classmethod
+    def of(cls, document: DocumentInfo) -> "DocumentOut":
+        return cls(
+            doc_id=document.doc_id,
+            title=document.title,
+            doc_type=document.doc_type,
+            groups=list(document.groups),
+            chunks=document.n_chunks,
+            chars=document.chars,
+            date=document.date,
+            ingested_at=document.ingested_at,
+            sha256=document.content_hash,
+        )
+
+
+class DocumentPageOut(BaseModel):
+    documents: list[DocumentOut] = Field(description="by doc_id")
+    next_cursor: str | None = Field(
+        description="the `cursor` that gets the next page; null on the last page"
+    )
+
+
+class FailedUploadOut(BaseModel):
+    name: str = Field(description="the file's name as sent (cut at 255 characters)")
+    reason: str
+
+
+class UploadOut(BaseModel):
+    """What an upload did with each file, by doc_id (a file's name is its doc_id)."""
+
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(
+        default_factory=list, description="the same bytes and groups as stored already"
+    )
+    failed: list[FailedUploadOut] = Field(default_factory=list)
+    chunks_written: int = 0
+
+    @classmethod
+    def of(cls, report: UploadReport) -> "UploadOut":
+        return cls(
+            added=report.added,
+            updated=report.updated,
+            skipped=report.skipped,
+            failed=[
+                FailedUploadOut(name=_clip(name), reason=reason)
+                for name, reason in report.failed.items()
+            ],
+            chunks_written=report.chunks_written,
+        )
+
+
+class UploadRefusedOut(UploadOut):
+    """An upload of which a file, or all of it, was refused: why, and what became of each
+    file (the others are stored)."""
+
+    detail: str
+
+    @classmethod
+    def of(cls, report: UploadReport) -> "UploadRefusedOut":
+        failed = len(report.failed)
+        total = failed + len(report.added) + len(report.updated) + len(report.skipped)
+        return cls(
+            detail=f"{failed} of {total} files were not stored: see failed for why",
+            **UploadOut.of(report).model_dump(),
+        )
+
+
+class DeletedOut(BaseModel):
+    deleted: str = Field(description="the doc_id")
+    chunks: int = Field(description="how many chunks went with it")
+
+
+def _clip(name: str, limit: int = 255) -> str:
+    return name if len(name) <= limit else name[:limit] + "…"
 
 
 class BusyOut(BaseModel):

@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from ingest.library import DocumentLibrary
 from qa_service.answering.feedback import FeedbackLog
 from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
@@ -29,6 +30,8 @@ class AppServices(Protocol):
     def store(self) -> ChunkStore: ...
     @property
     def answerer(self) -> AnswerService: ...
+    @property
+    def library(self) -> DocumentLibrary: ...
     def warm_up(self) -> None: ...
 
 

@@ -12,7 +12,9 @@ import re
 from collections.abc import Sequence
 
 from qa_service.text.analysis import PLACES, Analysis, Count, analyse, how_many
+from qa_service.text.language import detect_language
 from qa_service.text.places import countries
+from qa_service.text.question_forms import question_forms
 from qa_service.text.sentences import content_terms, mentions, numbers, split_sentences, words
 
 # What "how many people" may be answered by: a count of anyone ("800 delegates").
@@ -74,22 +76,31 @@ class Asked:
         self, question: str, spans: Sequence[SpanFacts], original: str | None = None
     ) -> None:
         self.terms = content_terms(question)
-        self.numbers = numbers(question)
-        self.words = words(question)
-        counted = how_many(question)
+        # What the asker wrote is said too when a translation lost it ("Dialogue de Tunis" for
+        # "the Tunisian dialogue"): an answer naming it adds no name or number to check.
+        self.numbers = numbers(question) | (numbers(original) if original else set())
+        self.words = words(question) | (words(original) if original else frozenset())
+        # What kind of answer is wanted, from the question as it was asked: a translation may
+        # lose "which year" ("When ...") or add an "and" ("Middle East and North Africa").
+        forms = (
+            question_forms(question)
+            if original is None
+            else question_forms(original, detect_language(original))
+        )
+        counted = how_many(question) if "count" in forms else None
         # "how many core cybersecurity principles": the words naming what is counted, and the
         # event it takes part in ("how many people were killed in the attacks": kill).
         self.counted = counted.naming if counted else frozenset()
         self.counted_noun = counted.noun if counted else ""
         self.counted_event = frozenset({counted.verb}) if counted and counted.verb else frozenset()
-        self.wants_count = counted is not None
-        self.wants_year = bool(_WHICH_YEAR.search(question))
-        self.wants_date = self.wants_year or bool(_WHEN.search(question))
-        self.wants_amount = bool(_HOW_MUCH.search(question))
-        self.wants_person = bool(_WHO_IS.search(question) or _WHICH_PERSON.search(question))
-        self.wants_country = bool(_WHICH_COUNTRY.search(question))
+        self.wants_count = "count" in forms
+        self.wants_year = "year" in forms
+        self.wants_date = "date" in forms
+        self.wants_amount = "amount" in forms
+        self.wants_person = "person" in forms
+        self.wants_country = "country" in forms
         # Where the answer is a place, a place phrase is not an extra to cut.
-        self.wants_place = self.wants_country or bool(_WHERE.search(question))
+        self.wants_place = "place" in forms
         # How many of the counted words ("member countries") the passages' best-named count
         # has: "179 countries" does not answer "how many member countries" when a passage
         # says "196 member countries".
@@ -98,13 +109,16 @@ class Asked:
             default=0,
         )
         # A question that asks for two things ("... and ...") may be answered from two passages.
-        self.joins_two = bool(_JOINS_TWO.search(question))
+        self.joins_two = "two" in forms
         # The names and numbers the question is about ("Tunis", "2016"). A translation may spell
-        # a name its own way ("Hamouche"): only those the original question writes alike count.
+        # a name its own way ("Hamouche"): only those the original question writes alike count,
+        # or that the passages write so (the translation found the documents' spelling: "Lyon"
+        # for "ليون").
         self.anchor_names = analyse(question).name_words
         self.anchor_numbers = numbers(question)
         if original is not None:
-            self.anchor_names &= words(original)
+            written = words(original) | {word for span in spans for word in span.words}
+            self.anchor_names &= written
             self.anchor_numbers &= numbers(original)
 
     def anchored_in(self, written: frozenset[str], passage_numbers: set[str]) -> bool:
@@ -187,29 +201,3 @@ def _place_phrase(text: str, start: int, end: int) -> tuple[int, int] | None:
     # The rest of a name that runs on past the entity ("the INTERPOL Global Complex").
     rest = re.match(r"(?:\s+(?:of\s+)?[A-Z][\w'\u2019-]*)*", text[end:])
     return before.start(), end + (rest.end() if rest else 0)
-
-
-_JOINS_TWO = re.compile(r"\b(?:and|both|respectively|each)\b", re.IGNORECASE)
-_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
-_WHICH_YEAR = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
-_WHO_IS = re.compile(
-    r"^\W*who (?:is|was|are|were|will be|has been|heads|headed|leads|led|chairs|chaired)\b",
-    re.IGNORECASE,
-)
-# "which French president", "the name of the fugitive".
-_WHICH_PERSON = re.compile(
-    r"\b(?:which|what|name of(?: the| a| an)?) (?:[\w-]+ )?(?:president|secretary|director|"
-    r"minister|chief|head|commissioner|officer|leader|spokesperson|spokesman|spokeswoman|"
-    r"chairman|chairwoman|person|man|woman|fugitive|suspect|victim)\b",
-    re.IGNORECASE,
-)
-# "which country", "which six countries", "what nation".
-_WHICH_COUNTRY = re.compile(
-    r"\b(?:which|what) (?:[\w-]+ ){0,2}?(?:country|countries|nation|nations)\b", re.IGNORECASE
-)
-_WHEN = re.compile(r"^\W*when\b|\b(?:what|which) (?:date|day|month)\b", re.IGNORECASE)
-_WHERE = re.compile(
-    r"\bwhere\b|\b(?:which|what) (?:[\w-]+ )?(?:city|town|country|place|venue|region|location|"
-    r"state|province|continent|headquarters|capital|port)\b",
-    re.IGNORECASE,
-)

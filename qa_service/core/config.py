@@ -106,8 +106,13 @@ class Settings(BaseSettings):
 
     # The HTTP service. Requests are JSON questions of at most a few kilobytes (the question at
     # most QA_MAX_QUESTION_CHARS, a few turns of history): 1 MiB is ample, and bounds what one
-    # request can make the server read and parse. Uploads will have their own limit.
+    # request can make the server read and parse. Uploads have their own limits, below.
     max_body_bytes: int = Field(1_048_576, ge=1)
+    # POST /v1/documents (editors' uploads): one file, and the whole request. A file is spooled
+    # to a temporary file as it arrives and read whole only when it is ingested, as `qa ingest`
+    # reads one (whose limit is 100 MiB).
+    max_upload_file_bytes: int = Field(50 * 2**20, ge=1, le=100 * 2**20)
+    max_upload_bytes: int = Field(200 * 2**20, ge=1)
     # Host names (or Starlette's "*.example.org" patterns) the service answers: a page that
     # rebinds its own name to this machine's address still sends that name, and is refused.
     # A service bound to 0.0.0.0 must list the names its users type. Comma-separated.
@@ -241,6 +246,12 @@ class Settings(BaseSettings):
             raise ValueError("collection name must be 3 to 512 characters")
         return value
 
+    @model_validator(mode="after")
+    def _upload_limits(self) -> "Settings":
+        if self.max_upload_bytes < self.max_upload_file_bytes:
+            raise ValueError("QA_MAX_UPLOAD_BYTES must be at least QA_MAX_UPLOAD_FILE_BYTES")
+        return self
+
     @cached_property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
@@ -253,3 +264,8 @@ class Settings(BaseSettings):
     def database_file(self) -> Path:
         """The SQLite database used when ``QA_DATABASE_URL`` is not set."""
         return self.data_dir / "service.db"
+
+    @cached_property
+    def uploads_dir(self) -> Path:
+        """Where the files uploaded over HTTP are kept, each under its doc_id."""
+        return self.data_dir / "uploads"

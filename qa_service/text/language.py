@@ -6,7 +6,7 @@ need a statistical detector, which would also be unstable on short questions.
 
 import re
 
-from qa_service.text.sentences import MONTH, mentions, names, words
+from qa_service.text.sentences import MONTH, ascii_digits, mentions, names, numbers, words
 
 NAMES = {"en": "English", "fr": "French", "ar": "Arabic"}
 
@@ -72,3 +72,41 @@ def _numbers(text: str) -> set[str]:
         "".join(str(int(char)) for char in match if char.isdigit())
         for match in _DIGITS.findall(text)
     }
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def untranslated_terms(original: str, translation: str) -> list[str]:
+    """The names and numbers of a question as it was asked that its English translation lacks:
+    written in Latin letters, or in digits, they are searched for as they are. A small model's
+    translation respells or drops the very names a keyword search needs ("Dialogue d'INTERPOL"
+    becomes "the INTERPOL meeting", "عملية Trigger II" "Operation Thriller").
+
+    A name, in a question written in Latin letters, is an acronym, a Roman numeral, or a
+    capitalised word past the first; in an Arabic question, any word in Latin letters.
+
+    >>> untranslated_terms("Où s'est tenu le Dialogue d'INTERPOL de 2021 ?",
+    ...                    "Where did the INTERPOL meeting take place?")
+    ['Dialogue', '2021']
+    >>> untranslated_terms("كم عدد الدول التي شاركت في عملية Trigger II عام ٢٠١٧؟",
+    ...                    "How many countries took part in Operation Thriller in 2017?")
+    ['Trigger', 'II']
+    """
+    tokens = _TOKEN.findall(ascii_digits(original))
+    arabic = detect_language(original) == "ar"
+    written = words(translation)
+    found = numbers(translation)
+    terms: list[str] = []
+    for index, token in enumerate(tokens):
+        if token[0].isdigit():
+            if not numbers(token) <= found:
+                terms.append(token)
+            continue
+        if not all(_LATIN.match(char) or not char.isalpha() for char in token):
+            continue
+        name = arabic or token.isupper() or (index > 0 and token[0].isupper())
+        if name and len(token) > 1 and not mentions(written, token.lower()):
+            terms.append(token)
+    return list(dict.fromkeys(terms))

@@ -91,7 +91,22 @@ def names(text: str) -> set[str]:
 
 
 def numbers(text: str) -> set[str]:
-    return {number.replace(",", "") for number in _NUMBER.findall(text)}
+    """The numbers of ``text`` in ASCII digits, without thousands separators: "٢٠١٧" is
+    "2017", as a translation writes it."""
+    return {number.replace(",", "") for number in _NUMBER.findall(ascii_digits(text))}
+
+
+# Arabic-Indic and Persian digits, and the Arabic decimal and thousands separators.
+_DIGITS = str.maketrans(
+    "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9\u066b\u066c",
+    "01234567890123456789.,",
+)
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with its numbers in ASCII digits ("عام ٢٠١٧" -> "عام 2017")."""
+    return text.translate(_DIGITS)
 
 
 def words(text: str) -> frozenset[str]:

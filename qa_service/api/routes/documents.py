@@ -1,16 +1,39 @@
-"""A document's text around a quote: where a citation's "open in context" leads."""
+"""The documents over HTTP: upload, list, read one's metadata, delete, and a document's text
+around a quote (where a citation's "open in context" leads). The work is the document
+library's (``ingest.library``); a route turns its answers and refusals into HTTP.
+"""
 
 import re
 from bisect import bisect_right
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Security
+from fastapi import APIRouter, HTTPException, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from ingest.library import NO_SUCH_DOCUMENT, DocumentNotFoundError, PermissionRefusedError
 from qa_service.api.auth import API_KEY
-from qa_service.api.deps import ReaderGroupsDep, ServicesDep
-from qa_service.api.schemas import GUARD_ERRORS, DocumentTextOut, ErrorOut
-from qa_service.core.schema import Filters, Passage
+from qa_service.api.deps import (
+    CallerDep,
+    EditorDep,
+    LibraryDep,
+    ReaderGroupsDep,
+    ServicesDep,
+    StateDep,
+)
+from qa_service.api.schemas import (
+    GUARD_ERRORS,
+    DeletedOut,
+    DocumentOut,
+    DocumentPageOut,
+    DocumentTextOut,
+    ErrorOut,
+    UploadOut,
+    UploadRefusedOut,
+)
+from qa_service.api.uploads import UPLOAD_BODY, read_upload
+from qa_service.core.schema import Filters, Passage, parse_groups
 
 
 class DocumentId(Convertor[str]):
@@ -29,17 +52,101 @@ class DocumentId(Convertor[str]):
 register_url_convertor("doc_id", DocumentId())
 router = APIRouter(prefix="/v1", tags=["documents"], dependencies=[Security(API_KEY)])
 
+_LOADING = {"model": ErrorOut, "description": "the service is loading, or the store is down"}
+_NOT_FOUND = {"model": ErrorOut, "description": "no such document, or none the caller may read"}
+_EDITORS_ONLY = {
+    "model": ErrorOut,
+    "description": "a reader's key (only editor and admin keys change documents), or without "
+    "a keys file a request from another machine",
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **GUARD_ERRORS,
-    404: {"model": ErrorOut, "description": "no such document, or none the caller may read"},
+    404: _NOT_FOUND,
     422: {"model": ErrorOut, "description": "the offsets do not lie within the document"},
-    503: {"model": ErrorOut, "description": "the service is loading, or the store is down"},
+    503: _LOADING,
+}
+_LIST_ERRORS: dict[int | str, dict[str, Any]] = {
+    **GUARD_ERRORS,
+    422: {"model": ErrorOut, "description": "a malformed limit, or a group name"},
+    503: _LOADING,
+}
+_ONE_ERRORS: dict[int | str, dict[str, Any]] = {**GUARD_ERRORS, 404: _NOT_FOUND, 503: _LOADING}
+_DELETE_ERRORS: dict[int | str, dict[str, Any]] = {**_ONE_ERRORS, 403: _EDITORS_ONLY}
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    **GUARD_ERRORS,
+    400: {"model": ErrorOut, "description": "an unknown Host, or a malformed multipart body"},
+    403: {
+        "model": ErrorOut,
+        "description": "a reader's key, groups the key does not hold, or without a keys file "
+        "a request from another machine",
+    },
+    413: {
+        "model": ErrorOut,
+        "description": "the body is over QA_MAX_UPLOAD_BYTES, or a file over "
+        "QA_MAX_UPLOAD_FILE_BYTES: nothing is stored",
+    },
+    415: {"model": ErrorOut, "description": "the body is not multipart/form-data"},
+    422: {
+        "model": UploadRefusedOut,
+        "description": "no files, a bad group name, or files that were refused (each with its "
+        "reason in `failed`; the other files are stored)",
+    },
+    503: _LOADING,
 }
 # How far a cut may move to fall between words rather than inside one.
 _WORD_REACH = 80
 _SPACE = re.compile(r"\s")
 
 
+@router.post(
+    "/documents", response_model=UploadOut, responses=_UPLOAD_ERRORS, openapi_extra=UPLOAD_BODY
+)
+async def upload_documents(
+    request: Request, editor: EditorDep, library: LibraryDep, state: StateDep
+) -> UploadOut | JSONResponse:
+    """Add or replace documents: each file is stored under its name (its doc_id) and ingested
+    as `qa ingest` would (unchanged files are skipped). Editor and admin keys only."""
+    async with read_upload(request, state.settings.max_upload_file_bytes) as upload:
+        try:
+            # Off the event loop: questions are answered while the files are ingested.
+            report = await run_in_threadpool(library.upload, upload.files, upload.groups, editor)
+        except PermissionRefusedError as refused:
+            raise HTTPException(403, detail=str(refused)) from refused
+    if report.failed:
+        return JSONResponse(UploadRefusedOut.of(report).model_dump(mode="json"), 422)
+    return UploadOut.of(report)
+
+
+@router.get("/documents", responses=_LIST_ERRORS)
+def list_documents(
+    library: LibraryDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="documents on a page")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="`next_cursor` of the page before")
+    ] = None,
+    groups: Annotated[
+        str | None,
+        Query(
+            max_length=6500,
+            description="comma-separated: only documents of these of the key's groups (and "
+            "those with no groups); empty: those with no groups only",
+        ),
+    ] = None,
+) -> DocumentPageOut:
+    """The documents the caller may read, by doc_id, a page at a time."""
+    try:
+        wanted = parse_groups(groups) if groups is not None else None
+    except ValueError as error:
+        raise HTTPException(422, detail=str(error)[:300]) from error
+    documents, next_cursor = library.page(caller, wanted, cursor, limit)
+    return DocumentPageOut(
+        documents=[DocumentOut.of(document) for document in documents], next_cursor=next_cursor
+    )
+
+
+# Before the routes of one document: a doc_id may hold slashes, so ".../text" is read as the
+# text route's.
 @router.get("/documents/{doc_id:doc_id}/text", responses=_ERRORS)
 def document_text(
     doc_id: str,
@@ -56,7 +163,7 @@ def document_text(
     found = services.store.list_documents(Filters(doc_ids=(doc_id,), groups=groups))
     chunks = services.store.document_chunks(found[0]) if found else []
     if not chunks:
-        raise HTTPException(404, detail="no such document")
+        raise HTTPException(404, detail=NO_SUCH_DOCUMENT)
     text = services.store.document_text(chunks[0])
     if not start <= end <= len(text):
         raise HTTPException(
@@ -74,6 +181,27 @@ def document_text(
         quote=text[start:end],
         chars=len(text),
     )
+
+
+@router.get("/documents/{doc_id:doc_id}", responses=_ONE_ERRORS)
+def document(doc_id: str, library: LibraryDep, caller: CallerDep) -> DocumentOut:
+    """One document's metadata; a document the caller may not read is as unknown as one that
+    does not exist."""
+    try:
+        return DocumentOut.of(library.document(doc_id, caller))
+    except DocumentNotFoundError as missing:
+        raise HTTPException(404, detail=str(missing)) from missing
+
+
+@router.delete("/documents/{doc_id:doc_id}", responses=_DELETE_ERRORS)
+def delete_document(doc_id: str, library: LibraryDep, editor: EditorDep) -> DeletedOut:
+    """Delete a document the key may read, its chunks and its uploaded file. Editor and admin
+    keys only."""
+    try:
+        removed = library.delete(doc_id, editor)
+    except DocumentNotFoundError as missing:
+        raise HTTPException(404, detail=str(missing)) from missing
+    return DeletedOut(deleted=doc_id, chunks=removed)
 
 
 def context_window(text: str, start: int, end: int, context: int) -> tuple[int, int]:
