@@ -133,7 +133,7 @@ def test_one_document_s_metadata_and_a_hidden_one_as_unknown_as_a_missing_one(ap
     missing = api.get("/v1/documents/no-such.txt", "reader-alpha")
     hidden = api.get("/v1/documents/gamma-ledger.txt", "reader-alpha")
     assert (missing.status_code, problem(missing)) == (404, {"detail": "no such document"})
-    assert (hidden.status_code, hidden.content) == (404, missing.content)
+    assert (hidden.status_code, problem(hidden)) == (404, problem(missing))
 
 
 def test_an_editor_deletes_a_document_it_may_read_with_its_file(api: Api) -> None:
@@ -167,7 +167,7 @@ def test_a_hidden_document_s_delete_is_the_missing_one_s_404(api: Api) -> None:
     missing = api.delete("no-such.txt", "editor-alpha")
     hidden = api.delete("gamma-ledger.txt", "editor-alpha")
     assert (missing.status_code, problem(missing)) == (404, {"detail": "no such document"})
-    assert (hidden.status_code, hidden.content) == (404, missing.content)
+    assert (hidden.status_code, problem(hidden)) == (404, problem(missing))
     assert api.snapshot() == before
 
 

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's own id is kept when it is short and plain: it goes into log lines and headers.
-_PLAIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_PLAIN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 # A request no route matches: its path is not a label (anyone can make up paths).
 UNMATCHED = "unmatched"
 
@@ -45,7 +45,7 @@ def request_id_of(headers: Headers) -> str:
     32
     """
     given = headers.get(REQUEST_ID_HEADER, "")
-    return given if _PLAIN_ID.match(given) else uuid.uuid4().hex
+    return given if _PLAIN_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 class RequestIds:
@@ -144,10 +144,10 @@ class RequestLog:
         try:
             await self.app(scope, receive, watched)
         finally:
-            route = route_template(scope)
             if status is None:  # failed before any response: ``RequestIds`` answers a 500
                 status = 500
-                count_request(scope["method"], route, status)
+                count_request(scope["method"], route_template(scope), status)
+            route = route_template(scope)
             caller = request_caller(scope)
             client = scope.get("client")
             logger.info(
