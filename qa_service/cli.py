@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from qa_service.answering.records import AnswerRecords
 from qa_service.core.audit import AuditAction, AuditLog, ChainCheck
 from qa_service.core.config import Settings
 from qa_service.core.database import Database, DatabaseError
-from qa_service.core.keys import KeysFile, Role
+from qa_service.core.keys import Caller, KeysFile, Role
 from qa_service.core.offline import OfflineResourceError
 from qa_service.core.schema import Filters, parse_groups
 from qa_service.services import Services, build_api
@@ -49,6 +49,8 @@ out = Console(highlight=False, emoji=False)
 # pypdf logs each oddity of a damaged PDF as a warning on stderr; the reader's reason for the
 # file already says what a person can act on, and the stray lines would break the progress.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 CollectionOption = Annotated[
@@ -99,10 +101,11 @@ def audit_log(configured: Settings) -> AuditLog:
     return AuditLog(database(configured))
 
 
-def audited(change: str, append: Callable[[], object]) -> None:
-    """Records a change made; one line on stderr and exit status 1 if it cannot be."""
+def audited(change: str, action: Callable[[], T]) -> T:
+    """Runs ``action``, a change the audit log records once it is made; one line on stderr and
+    exit status 1 if the record cannot be written."""
     try:
-        append()
+        return action()
     except DatabaseError as error:
         fail(f"{change} is done but could not be written to the audit log: {error}")
 
@@ -113,6 +116,11 @@ def command_user() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # a user id with no name (containers)
         return f"cli:uid{os.getuid()}"
+
+
+def command_caller() -> Caller:
+    """The operator running this command, who may change every document, by name."""
+    return replace(OPERATOR, name=command_user())
 
 
 def guarded(action: Callable[[], Any]) -> Any:
@@ -197,21 +205,16 @@ def ingest(
     """Ingest txt, md, html, pdf and docx files; unchanged files are skipped."""
     group_names = guarded(lambda: parse_groups(groups))
     qa = services(collection)
-    log = audit_log(qa.settings)
+    database(qa.settings)
     with _live_bar() as bar:
-        report: IngestReport = guarded(
-            lambda: qa.library.ingest(paths, group_names, prune, _ProgressBar(bar))
+        report: IngestReport = audited(
+            "the ingest",
+            lambda: guarded(
+                lambda: qa.library.ingest(
+                    paths, group_names, prune, _ProgressBar(bar), command_caller()
+                )
+            ),
         )
-    audited(
-        "the ingest",
-        lambda: log.documents_changed(
-            command_user(),
-            added=report.added,
-            updated=report.updated,
-            removed=report.deleted,
-            groups=group_names,
-        ),
-    )
     if as_json:
         print_json(report.as_dict())
     else:
@@ -306,12 +309,13 @@ def docs_delete(
     except UnicodeEncodeError:  # bytes in the argument that are not UTF-8
         fail("no document has a doc_id that is not valid UTF-8 (ingest refuses such names)")
     qa = services(collection)
-    log = audit_log(qa.settings)
+    database(qa.settings)
     try:
-        removed = guarded(lambda: qa.library.delete(doc_id, OPERATOR))
+        removed = audited(
+            "the deletion", lambda: guarded(lambda: qa.library.delete(doc_id, command_caller()))
+        )
     except DocumentNotFoundError:
         fail(f"no document with doc_id {doc_id!r}")
-    audited("the deletion", lambda: log.documents_changed(command_user(), removed=[doc_id]))
     if as_json:
         print_json({"deleted": doc_id, "chunks": removed})
     else:

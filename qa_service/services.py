@@ -6,7 +6,7 @@ from functools import cached_property
 
 from fastapi import FastAPI
 
-from ingest.library import DocumentLibrary
+from ingest.library import DocumentChange, DocumentLibrary, log_change
 from ingest.pipeline import Ingestor
 from ingest.split import TokenSplitter
 from qa_service.answering.compose import Composer, ExtractiveComposer, GenerativeComposer
@@ -15,7 +15,9 @@ from qa_service.answering.service import AnswerService
 from qa_service.api.main import create_app
 from qa_service.citations.checker import CitationChecker
 from qa_service.citations.rules import RuleSet
+from qa_service.core.audit import AuditLog
 from qa_service.core.config import Settings
+from qa_service.core.database import Database
 from qa_service.core.offline import enforce_offline
 from qa_service.embedders.base import Embedder
 from qa_service.embedders.factory import build_embedder
@@ -75,9 +77,22 @@ class Services:
 
     @cached_property
     def library(self) -> DocumentLibrary:
-        """Uploads, ingest runs and deletions: every change of the store, each reported to
-        the library's ``on_change`` listener (today the log)."""
-        return DocumentLibrary(self.store, self.ingestor, self.settings.uploads_dir)
+        """Uploads, ingest runs and deletions: every change of the store, each written to the
+        log and to the audit log once it is made (``record_change``)."""
+        return DocumentLibrary(
+            self.store, self.ingestor, self.settings.uploads_dir, on_change=self.record_change
+        )
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(Database.from_settings(self.settings))
+
+    def record_change(self, change: DocumentChange) -> None:
+        """A change of the store, logged and audited under who made it; ``DatabaseError`` if
+        the audit record cannot be written (the change stands: say so)."""
+        log_change(change)
+        kind = "removed" if change.action == "deleted" else change.action
+        self.audit.documents_changed(change.caller, groups=change.groups, **{kind: [change.doc_id]})
 
     @cached_property
     def retriever(self) -> Retriever:

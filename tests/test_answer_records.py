@@ -131,7 +131,7 @@ def test_a_record_holds_nothing_of_a_document_its_caller_may_not_read(
     database = answering.settings.database_file
     for path in (database, database.with_name("service.db-wal")):
         content = path.read_bytes() if path.exists() else b""
-        assert SECRET.encode() not in content and b"a91" not in content.lower()
+        assert SECRET.encode() not in content and b"dossier-a91" not in content.lower()
     insider = keys.add("insider", groups=("alpha",))
     shown = ask(served, insider, question=question).json()
     assert SECRET in shown["answer"]

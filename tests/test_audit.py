@@ -18,11 +18,12 @@ import pytest
 
 from qa_service.core.audit import GENESIS, AuditAction, AuditLog, record_hash
 from qa_service.core.database import Database
-from qa_service.core.keys import KeysFile
+from qa_service.core.keys import KeysFile, Role
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
+from tests.problems import problem
 from tests.processes import run_together
-from tests.servers import serving
+from tests.servers import free_port, serving
 from tests.test_api_ask import sse_events
 
 QA = str(Path(sys.executable).parent / "qa")
@@ -83,7 +84,7 @@ def test_document_changes_are_one_record_each(log: AuditLog) -> None:
     assert [(r.seq, r.actor, r.action, r.details) for r in records] == [
         (1, "editor-1", "document.added", {"doc_id": "handbook/travel.md", "groups": ["alpha"]}),
         (2, "editor-1", "document.updated", {"doc_id": "notice.pdf", "groups": ["alpha"]}),
-        (3, "editor-1", "document.removed", {"doc_id": "old.txt"}),
+        (3, "editor-1", "document.removed", {"doc_id": "old.txt", "groups": ["alpha"]}),
     ]
     assert log.documents_changed("editor-1") == []
     assert log.verify().records == 3
@@ -263,7 +264,7 @@ def test_qa_commands_are_audited(env: dict[str, str], tmp_path: Path) -> None:
         ("document.added", {"doc_id": "bulletin.txt", "groups": ["alpha"]}),
         ("document.added", {"doc_id": "notice.txt", "groups": ["alpha"]}),
         ("document.updated", {"doc_id": "notice.txt", "groups": ["alpha"]}),
-        ("document.removed", {"doc_id": "bulletin.txt"}),
+        ("document.removed", {"doc_id": "bulletin.txt", "groups": ["alpha"]}),
         (
             "question.answered",
             {
@@ -274,7 +275,7 @@ def test_qa_commands_are_audited(env: dict[str, str], tmp_path: Path) -> None:
                 "refusal_reason": None,
             },
         ),
-        ("document.removed", {"doc_id": "notice.txt"}),
+        ("document.removed", {"doc_id": "notice.txt", "groups": ["alpha"]}),
         ("key.revoked", {"name": "widget"}),
     ]
 
@@ -351,3 +352,54 @@ def test_questions_over_http_are_audited(served: tuple[str, KeysFile, AuditLog])
     assert records[2].details["documents_cited"] == []
     assert "dossier-a91.txt" not in records[2].details["documents_shown"]
     assert log.verify().intact
+
+
+def test_documents_changed_over_http_are_audited(
+    served: tuple[str, KeysFile, AuditLog],
+) -> None:
+    url, keys, log = served
+    editor = {
+        "Authorization": f"Bearer {keys.add('editor-1', groups=('alpha',), role=Role.EDITOR)}"
+    }
+    uploaded = httpx.post(
+        f"{url}/v1/documents",
+        files=[("files", ("memo.txt", b"Memo\n\nThe archive moves to Ghent.", "text/plain"))],
+        data={"groups": "alpha"},
+        headers=editor,
+        timeout=120,
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    deleted = httpx.delete(f"{url}/v1/documents/memo.txt", headers=editor, timeout=60)
+    assert deleted.status_code == 200, deleted.text
+    assert [(r.actor, r.action, r.details) for r in log.records()] == [
+        ("editor-1", "document.added", {"doc_id": "memo.txt", "groups": ["alpha"]}),
+        ("editor-1", "document.removed", {"doc_id": "memo.txt", "groups": ["alpha"]}),
+    ]
+
+
+def test_no_document_changes_while_the_database_is_down(
+    extractive: Services, tmp_path: Path
+) -> None:
+    extractive.ingestor.run([INTERPOL_NEWS])
+    keys = KeysFile(tmp_path / "keys.json")
+    nobody = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres"
+    settings = extractive.settings.model_copy(
+        update={"api_keys_file": keys.path, "database_url": nobody}
+    )
+    editor = {"Authorization": f"Bearer {keys.add('editor-1', groups=(), role=Role.EDITOR)}"}
+    documents = [d.doc_id for d in extractive.store.list_documents()]
+    app = build_api(settings, extractive)
+    with serving(app) as url:
+        assert app.state.qa.wait(timeout=120)
+        uploaded = httpx.post(
+            f"{url}/v1/documents",
+            files=[("files", ("memo.txt", b"Memo\n\nThe archive moves to Ghent.", "text/plain"))],
+            headers=editor,
+            timeout=120,
+        )
+        deleted = httpx.delete(f"{url}/v1/documents/{documents[0]}", headers=editor, timeout=60)
+    for response in (uploaded, deleted):
+        assert response.status_code == 503
+        assert problem(response) == {"detail": "the service's database cannot be reached"}
+    assert [d.doc_id for d in extractive.store.list_documents()] == documents
+    assert not (settings.uploads_dir / "memo.txt").exists()

@@ -333,6 +333,6 @@ def test_qa_ask_with_groups_answers_as_a_key_of_those_groups_would(
     outsider = qa("ask", question, "--groups", "beta", "--json", env=env)
     assert outsider.returncode == 0, outsider.stderr
     assert json.loads(outsider.stdout)["refused"]
-    assert "AMBERWREN" not in outsider.stdout and "a91" not in outsider.stdout.lower()
+    assert "AMBERWREN" not in outsider.stdout and "dossier-a91" not in outsider.stdout.lower()
     insider = qa("ask", question, "--groups", "alpha,beta", env=env)
     assert "AMBERWREN" in insider.stdout and "dossier-a91.txt" in insider.stdout

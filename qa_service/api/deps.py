@@ -13,7 +13,6 @@ from qa_service.answering.service import AnswerService
 from qa_service.api.auth import KEY_REQUIRED, request_caller
 from qa_service.api.schemas import AskRequest
 from qa_service.api.state import AppServices, ServiceState
-from qa_service.core.audit import AuditLog
 from qa_service.core.keys import Caller, Role
 
 
@@ -41,13 +40,15 @@ ServicesDep = Annotated[AppServices, Depends(get_services)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_editor(caller: CallerDep) -> Caller:
+def get_editor(caller: CallerDep, state: StateDep) -> Caller:
     """The caller, if its key may add and delete documents: a 403 otherwise, before a byte of
-    the request's body is read."""
+    the request's body is read. Every change is audited (``Services.record_change``), so with
+    the database down a change is refused before it is made (503, ``DatabaseError``)."""
     try:
         require_role(caller, Role.EDITOR)
     except PermissionRefusedError as refused:
         raise HTTPException(403, detail=str(refused)) from refused
+    state.database.check()
     return caller
 
 
@@ -83,16 +84,6 @@ def get_feedback_log(state: StateDep) -> FeedbackLog:
 
 
 FeedbackLogDep = Annotated[FeedbackLog, Depends(get_feedback_log)]
-
-
-def get_audit_log(state: StateDep) -> AuditLog:
-    """The audit log, for routes that change documents: ``audit.documents_changed(caller.name,
-    added=..., updated=..., removed=..., groups=...)`` once the change is made (a
-    ``DatabaseError`` is a 503)."""
-    return state.audit
-
-
-AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
 
 
 def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:

@@ -13,7 +13,6 @@ from qa_service.api.admission import Admission
 from qa_service.api.auth import Access
 from qa_service.api.errors import unavailable
 from qa_service.api.proxy import TrustedProxy
-from qa_service.core.audit import AuditLog
 from qa_service.core.config import Settings
 from qa_service.core.database import Database
 from qa_service.stores.protocol import ChunkStore
@@ -54,7 +53,6 @@ class ServiceState:
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
         self.feedback = FeedbackLog(self.database, self.answers)
-        self.audit = AuditLog(self.database)
         self._load_services = load
         self._loaded = threading.Event()
 

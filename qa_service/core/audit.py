@@ -182,8 +182,9 @@ class AuditLog:
         removed: Sequence[str] = (),
         groups: Sequence[str] = (),
     ) -> list[AuditRecord]:
-        """A record for each document ``actor`` added or updated (with the ``groups`` they now
-        have) or removed, all committed together; ``DatabaseError`` if they cannot be."""
+        """A record for each document ``actor`` added, updated or removed, with the ``groups``
+        it has (had, when removed), all committed together; ``DatabaseError`` if they cannot
+        be."""
         changes = [
             *((AuditAction.DOCUMENT_ADDED, doc_id) for doc_id in added),
             *((AuditAction.DOCUMENT_UPDATED, doc_id) for doc_id in updated),
@@ -193,13 +194,7 @@ class AuditLog:
             return []
         with self.appending() as writer:
             return [
-                writer.append(
-                    actor,
-                    action,
-                    {"doc_id": doc_id}
-                    if action is AuditAction.DOCUMENT_REMOVED
-                    else {"doc_id": doc_id, "groups": list(groups)},
-                )
+                writer.append(actor, action, {"doc_id": doc_id, "groups": list(groups)})
                 for action, doc_id in changes
             ]
 

@@ -260,12 +260,12 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
-    @property
-    def database_file(self) -> Path:
-        """The SQLite database used when ``QA_DATABASE_URL`` is not set."""
-        return self.data_dir / "service.db"
-
     @cached_property
     def uploads_dir(self) -> Path:
         """Where the files uploaded over HTTP are kept, each under its doc_id."""
         return self.data_dir / "uploads"
+
+    @property
+    def database_file(self) -> Path:
+        """The SQLite database used when ``QA_DATABASE_URL`` is not set."""
+        return self.data_dir / "service.db"

@@ -52,7 +52,10 @@ class DocumentId(Convertor[str]):
 register_url_convertor("doc_id", DocumentId())
 router = APIRouter(prefix="/v1", tags=["documents"], dependencies=[Security(API_KEY)])
 
-_LOADING = {"model": ErrorOut, "description": "the service is loading, or the store is down"}
+_LOADING = {
+    "model": ErrorOut,
+    "description": "the service is loading, or the store (for a change, the database) is down",
+}
 _NOT_FOUND = {"model": ErrorOut, "description": "no such document, or none the caller may read"}
 _EDITORS_ONLY = {
     "model": ErrorOut,
