@@ -24,6 +24,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from ingest.upload_names import name_problem
 from qa_service.core.files import exclusive
 from qa_service.core.keys import Caller, Role
+from qa_service.core.metrics import count_documents
 from qa_service.core.schema import DocumentInfo, Filters
 from qa_service.stores.protocol import WritableChunkStore
 
@@ -167,6 +168,7 @@ class DocumentLibrary:
                 problem = "the same name twice in one upload"
             if problem is not None:
                 report.failed.setdefault(file.name, problem)
+                count_documents("failed")
             else:
                 named[file.name] = file
         if not named:
@@ -219,6 +221,8 @@ class DocumentLibrary:
                         aside.replace(upload)
                     raise
         self._record(DocumentChange("deleted", doc_id, document.groups, caller.name))
+        # Uploads and ingests are counted by the ingest run; a deletion goes around it.
+        count_documents("deleted")
         return removed
 
     def _ingest_uploads(
@@ -239,6 +243,7 @@ class DocumentLibrary:
         for name in names:
             if name in existing and name not in replaceable:
                 report.failed[name] = NAME_TAKEN
+                count_documents("failed")
             elif groups is not None:
                 given[name] = groups
             else:

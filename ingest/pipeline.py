@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ingest.load import LoadError, doc_type_of, load_document
 from ingest.split import Splitter
+from qa_service.core.metrics import count_documents
 from qa_service.core.schema import Chunk, DocumentInfo
 from qa_service.embedders.base import Embedder
 from qa_service.stores.protocol import WritableChunkStore
@@ -172,13 +173,19 @@ class Ingestor:
 
     @staticmethod
     def _interruptible(report: IngestReport, work: Callable[[], None]) -> IngestReport:
-        """Runs ``work``; Ctrl-C ends it with what was committed so far, marked interrupted."""
+        """Runs ``work``; Ctrl-C ends it with what was committed so far, marked interrupted.
+        What it did is counted in the process's metrics (a serving process shows them)."""
         started = time.perf_counter()
         try:
             work()
         except KeyboardInterrupt:
             report.interrupted = True
-        report.seconds = time.perf_counter() - started
+        finally:
+            report.seconds = time.perf_counter() - started
+            count_documents("added", len(report.added))
+            count_documents("updated", len(report.updated))
+            count_documents("deleted", len(report.deleted))
+            count_documents("failed", len(report.failed))
         return report
 
     def _ingest(

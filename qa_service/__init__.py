@@ -12,5 +12,6 @@ import-linter contracts, checked by ``make test``):
 - ``stores`` (the chunk store protocol, Chroma, the keyword index) and ``generation`` (language
   model backends, prompts);
 - ``embedders``; ``text`` (sentences, languages, places); ``core`` (schema, settings, the service's
-  database, keys, offline set-up, file helpers).
+  database, keys, offline set-up, file helpers, the log's format and the metrics, which any
+  layer may write to).
 """

@@ -18,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingest.library import OPERATOR, DocumentNotFoundError
 from ingest.pipeline import IngestReport
+from qa_service.answering.feedback import Feedback, FeedbackLog, Rating
+from qa_service.answering.records import AnswerRecords
 from qa_service.core.audit import AuditAction, AuditLog, ChainCheck
 from qa_service.core.config import Settings
 from qa_service.core.database import Database, DatabaseError
@@ -34,6 +36,11 @@ keys_app = typer.Typer(
     help="Create, list and revoke the API keys of QA_API_KEYS_FILE.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+feedback_app = typer.Typer(
+    help="Read the feedback on answers, and export it as candidate evaluation cases.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
 
 # No emoji codes: a file name or an answer holding ":smile:" is printed as it is.
 err = Console(stderr=True, emoji=False)
@@ -384,6 +391,54 @@ def keys_revoke(
         print_line(out, f"revoked {one_line(name)}")
 
 
+RatingOption = Annotated[
+    Rating | None, typer.Option("--rating", help="Only feedback rated up, or down.")
+]
+
+
+def feedback_given(rating: Rating | None) -> list[Feedback]:
+    """The feedback of the service's database (rated ``rating`` only, if given)."""
+    opened = database(settings())
+    try:
+        return FeedbackLog(opened, AnswerRecords(opened)).list(rating)
+    except DatabaseError as error:
+        fail(str(error))
+
+
+@feedback_app.command("list")
+def feedback_list(rating: RatingOption = None, as_json: JsonOption = False) -> None:
+    """List the feedback given on answers, oldest first."""
+    given = feedback_given(rating)
+    if as_json:
+        print_json([asdict(feedback) for feedback in given])
+        return
+    for feedback in given:
+        comment = f"  ({one_line(feedback.comment)})" if feedback.comment else ""
+        print_line(
+            out,
+            f"{feedback.at:%Y-%m-%d %H:%M}  {feedback.rating:<4}  {one_line(feedback.given_by)}  "
+            f"{one_line(feedback.question)}{comment}",
+        )
+    ups = sum(feedback.rating == "up" for feedback in given)
+    out.print(f"{len(given)} feedback ({ups} up, {len(given) - ups} down)")
+
+
+@feedback_app.command("export")
+def feedback_export(rating: RatingOption = None, as_json: JsonOption = False) -> None:
+    """Write candidate evaluation cases (qa.jsonl lines) for a person to correct."""
+    from eval.candidates import candidate_case
+
+    given = feedback_given(rating)
+    for feedback in given:
+        sys.stdout.write(json.dumps(candidate_case(feedback), ensure_ascii=False) + "\n")
+    if not as_json:
+        print_line(
+            err,
+            f"{len(given)} candidate cases: correct their answers, sources and answerable "
+            "before adding them to a dataset's qa.jsonl (docs/evaluation.md)",
+        )
+
+
 @app.command(name="audit")
 def audit(
     key: Annotated[
@@ -687,9 +742,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API."""
+    import logging.config
+
     import uvicorn
 
     from qa_service.api.auth import is_loopback
+    from qa_service.core.logs import logging_config
     from qa_service.stores.chroma_host import ChromaServerError, StoreBusyError, serving_store
 
     config = settings()
@@ -706,18 +764,23 @@ def serve(
         guarded(KeysFile(config.api_keys_file).read)
     if host not in ("0.0.0.0", "::") and host not in config.allowed_hosts:
         config = config.model_copy(update={"allowed_hosts": [*config.allowed_hosts, host]})
+    # From here on everything the process logs, uvicorn included, goes out as QA_LOG_FORMAT.
+    logging.config.dictConfig(logging_config(config.log_format))
     # Every other qa process on this data folder (an ingest, a delete) goes through the Chroma
     # server this runs, so that the answers see their writes at once (see chroma_host).
     try:
         with serving_store(config) as served:
             # uvicorn would take the client's address from X-Forwarded-For on requests from
             # 127.0.0.1; whether the proxy sent a request must be judged by the address it
-            # came from.
+            # came from. Each request's line is written by the API itself, with its id and
+            # route (qa_service/api/requests.py): uvicorn's own access line would only repeat
+            # it, and the logging is set up above.
             uvicorn.run(
                 build_api(served),
                 host=host,
                 port=port,
-                log_level="info",
+                log_config=None,
+                access_log=False,
                 proxy_headers=not signed_in_by_proxy,
             )
     except (StoreBusyError, ChromaServerError) as error:

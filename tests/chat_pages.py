@@ -84,16 +84,23 @@ def _host_app(api: dict[str, str]) -> Starlette:
 
 
 @contextmanager
-def chat_site(data_dir: Path, embedder: Embedder) -> Iterator[tuple[str, str]]:
+def chat_site(
+    data_dir: Path, embedder: Embedder, api_keys_file: Path | None = None
+) -> Iterator[tuple[str, str]]:
     """The intranet pages (at ``host/plain`` and ``host/hostile``) and the service answering
-    from interpol-news and a notice holding markup, which lets the pages' origin call it;
-    yields (host URL, service URL)."""
+    from interpol-news and a notice holding markup, which lets the pages' origin call it (with
+    ``api_keys_file``, only with a key); yields (host URL, service URL)."""
     notices = data_dir / "notices"
     notices.mkdir(parents=True)
     (notices / "canteen.txt").write_text(XSS_TEXT, encoding="utf-8")
     api: dict[str, str] = {}
     with serving(_host_app(api)) as host:
-        settings = Settings(data_dir=data_dir / "data", llm="extractive", cors_origins=[host])
+        settings = Settings(
+            data_dir=data_dir / "data",
+            llm="extractive",
+            cors_origins=[host],
+            api_keys_file=api_keys_file,
+        )
         services = Services(settings, embedder=embedder)
         services.ingestor.run([INTERPOL_NEWS, notices])
         app = build_api(settings, services)
@@ -122,8 +129,8 @@ def widget(page: Page) -> Locator:
 def ask(page: Page, question: str, answers: int) -> Locator:
     """Types ``question``, sends it with Enter and waits for the ``answers``-th answer to end."""
     chat = widget(page)
-    chat.locator("textarea").fill(question)
-    chat.locator("textarea").press("Enter")
+    chat.locator(".composer textarea").fill(question)
+    chat.locator(".composer textarea").press("Enter")
     answer = chat.locator("article.msg.bot").nth(answers - 1)
     answer.locator(".actions, .refusal, .error").first.wait_for()
     return answer

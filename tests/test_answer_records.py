@@ -20,6 +20,7 @@ from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
+from tests.problems import error_event, problem
 from tests.servers import free_port, serving
 from tests.test_api_ask import sse_events
 
@@ -167,7 +168,7 @@ def test_a_database_that_is_down_refuses_questions_before_answering(
         for path in ("/v1/ask", "/v1/ask/stream"):
             response = ask(url, key, path=path)
             assert response.status_code == 503, path
-            assert response.json() == {"detail": DATABASE_UNAVAILABLE}
+            assert problem(response) == {"detail": DATABASE_UNAVAILABLE}
 
 
 @pytest.fixture
@@ -194,7 +195,7 @@ def test_an_answer_that_cannot_be_recorded_is_not_shown(
         assert app.state.qa.wait(timeout=120)
         response = ask(url, key)
         assert response.status_code == 503
-        assert response.json() == {"detail": ANSWER_NOT_RECORDED}
+        assert problem(response) == {"detail": ANSWER_NOT_RECORDED}
         assert "Lyon" not in response.text
 
         streamed = ask(url, key, path="/v1/ask/stream")
@@ -202,5 +203,5 @@ def test_an_answer_that_cannot_be_recorded_is_not_shown(
         # The checked sentences went out as they were written; the answer whole, its
         # citations and its id never do.
         assert [kind for kind, _ in events][-1] == "error"
-        assert json.loads(events[-1][1]) == {"detail": ANSWER_NOT_RECORDED}
+        assert error_event(events[-1][1], streamed) == {"detail": ANSWER_NOT_RECORDED}
         assert "done" not in [kind for kind, _ in events]

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from qa_service.core.config import Settings
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE, REPO
+from tests.problems import problem
 from tests.servers import free_port, running_server
 
 LOCAL = "http://localhost"
@@ -45,7 +46,7 @@ def test_a_store_gone_after_loading_is_reported_plainly(
         monkeypatch.setattr(services.store, "count", down)
         response = client.get("/readyz")
         assert response.status_code == 503
-        assert response.json() == {"detail": "the document store cannot be reached"}
+        assert problem(response) == {"detail": "the document store cannot be reached"}
     assert "chroma.sqlite3" in caplog.text
 
 
@@ -63,14 +64,14 @@ def test_not_ready_when_the_store_is_unreachable(
             )
             assert response.status_code == 503
             # Plain words for the caller; the class, the URL and the traceback go to the log.
-            assert response.json() == {"detail": "the document store cannot be reached"}
+            assert problem(response) == {"detail": "the document store cannot be reached"}
     assert f"127.0.0.1:{port}" in caplog.text and "StoreError" in caplog.text
 
 
 def test_unknown_route_is_a_json_404(settings: Settings) -> None:
     with TestClient(build_api(settings), base_url=LOCAL, client=ON_THIS_MACHINE) as client:
         response = client.get("/nope")
-        assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+        assert response.status_code == 404 and problem(response) == {"detail": "Not Found"}
 
 
 @pytest.mark.parametrize(
@@ -90,7 +91,7 @@ def test_other_hosts_are_refused(settings: Settings, host: str) -> None:
     for method, path in (("GET", "/healthz"), ("POST", "/v1/ask"), ("GET", "/docs")):
         response = client.request(method, path, headers={"host": host}, json={"question": "x"})
         assert response.status_code == 400, (host, path)
-        assert response.json() == {"detail": "unknown host: this service answers only its names"}
+        assert problem(response) == {"detail": "unknown host: this service answers only its names"}
 
 
 def test_configured_hosts_are_answered(settings: Settings) -> None:
@@ -138,11 +139,11 @@ def test_a_body_over_the_limit_is_a_413_read_no_further(settings: Settings) -> N
     for path in ("/v1/ask", "/v1/ask/stream", "/healthz", "/nope"):
         declared = client.post(path, content=big, headers={"content-type": "application/json"})
         assert declared.status_code == 413, path
-        assert declared.json() == {"detail": "the request body is over 1000 bytes"}
+        assert problem(declared) == {"detail": "the request body is over 1000 bytes"}
     json_type = {"content-type": "application/json"}
     streamed = client.post("/v1/ask", content=chunked(), headers=json_type)
     assert streamed.status_code == 413 and len(streamed.content) < 200
-    assert streamed.json() == {"detail": "the request body is over 1000 bytes"}
+    assert problem(streamed) == {"detail": "the request body is over 1000 bytes"}
     # TestClient reads the whole generator into its request: what counts is the app's answer.
     assert len(received) == len(range(0, len(big), 1000))
 

@@ -19,6 +19,7 @@ from qa_service.core.schema import Passage
 from qa_service.generation.base import GenerationError
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
+from tests.problems import error_event, problem
 from tests.servers import serving
 
 QUESTION = {"question": "Where did the Chiefs of Police meet?"}
@@ -237,7 +238,7 @@ def test_a_burst_past_the_queue_is_told_when_to_come_back(answering: Services, p
             assert statuses == [200] * 2 + [503] * 4, round
             busy = [response for response in responses if response.status_code == 503]
             for response in busy:
-                body = response.json()
+                body = problem(response)
                 assert set(body) == {"detail", "retry_after_ms"} and body["retry_after_ms"] > 0
                 assert int(response.headers["retry-after"]) >= 1
                 assert int(response.headers["retry-after-ms"]) == body["retry_after_ms"]
@@ -280,12 +281,11 @@ def test_a_model_failure_is_a_plain_503(
         assert app.state.qa.wait(timeout=60)
         response = client.post("/v1/ask", json=QUESTION)
         assert response.status_code == 503
-        assert response.json() == {"detail": "the language model is unavailable"}
+        assert problem(response) == {"detail": "the language model is unavailable"}
         stream = client.post("/v1/ask/stream", json=QUESTION)
-        assert sse_events(stream.text)[-1] == (
-            "error",
-            json.dumps({"detail": "the language model is unavailable"}),
-        )
+        event, data = sse_events(stream.text)[-1]
+        assert event == "error"
+        assert error_event(data, stream) == {"detail": "the language model is unavailable"}
     # The path is for the operator, in the log.
     failures = [r for r in caplog.records if "/srv/models/qwen.gguf" in str(r.exc_info)]
     assert [r.getMessage() for r in failures] == [
@@ -329,10 +329,9 @@ def test_a_store_failing_mid_answer_is_a_plain_503_and_an_error_event(
         assert app.state.qa.wait(timeout=60)
         response = client.post("/v1/ask", json=QUESTION)
         assert response.status_code == 503
-        assert response.json() == {"detail": "the document store cannot be reached"}
+        assert problem(response) == {"detail": "the document store cannot be reached"}
         stream = client.post("/v1/ask/stream", json=QUESTION)
         assert stream.status_code == 200
-        assert sse_events(stream.text)[-1] == (
-            "error",
-            json.dumps({"detail": "the document store cannot be reached"}),
-        )
+        event, data = sse_events(stream.text)[-1]
+        assert event == "error"
+        assert error_event(data, stream) == {"detail": "the document store cannot be reached"}

@@ -13,6 +13,7 @@ from qa_service.api.admission import OverloadedError
 from qa_service.core.config import Settings
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
+from tests.problems import problem
 
 INTRANET = "https://intranet.example.org"
 
@@ -85,7 +86,7 @@ def test_other_pages_are_refused_in_json(client: TestClient) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert preflight.status_code == 400
-    assert preflight.json() == {"detail": "cross-origin request refused: origin not allowed"}
+    assert problem(preflight) == {"detail": "cross-origin request refused: origin not allowed"}
     assert "access-control-allow-origin" not in preflight.headers
     asked = client.post(
         "/v1/ask", json={"question": "Where?"}, headers={"Origin": "https://evil.example"}

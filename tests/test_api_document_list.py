@@ -10,6 +10,7 @@ import pytest
 
 from qa_service.embedders.base import Embedder
 from tests.documents_api import Api, running_api
+from tests.problems import problem
 
 # doc_id -> (groups, text): the public documents, alpha's and gamma's.
 CORPUS = {
@@ -131,8 +132,8 @@ def test_one_document_s_metadata_and_a_hidden_one_as_unknown_as_a_missing_one(ap
     assert (found.json()["title"], found.json()["doc_type"]) == ("Alpha plan", "md")
     missing = api.get("/v1/documents/no-such.txt", "reader-alpha")
     hidden = api.get("/v1/documents/gamma-ledger.txt", "reader-alpha")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no such document"})
-    assert (hidden.status_code, hidden.content) == (404, missing.content)
+    assert (missing.status_code, problem(missing)) == (404, {"detail": "no such document"})
+    assert (hidden.status_code, problem(hidden)) == (404, problem(missing))
 
 
 def test_an_editor_deletes_a_document_it_may_read_with_its_file(api: Api) -> None:
@@ -148,7 +149,7 @@ def test_an_editor_deletes_a_document_it_may_read_with_its_file(api: Api) -> Non
     assert api.get("/v1/documents/parking.txt", "reader-alpha").status_code == 404
     assert api.ask("Where do visitors park?", "reader-alpha")["citations"] == []
     again = api.delete("parking.txt", "editor-alpha")
-    assert (again.status_code, again.json()) == (404, {"detail": "no such document"})
+    assert (again.status_code, problem(again)) == (404, {"detail": "no such document"})
 
 
 def test_a_document_ingested_from_a_folder_is_deleted_without_touching_its_file(
@@ -165,8 +166,8 @@ def test_a_hidden_document_s_delete_is_the_missing_one_s_404(api: Api) -> None:
     before = api.snapshot()
     missing = api.delete("no-such.txt", "editor-alpha")
     hidden = api.delete("gamma-ledger.txt", "editor-alpha")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no such document"})
-    assert (hidden.status_code, hidden.content) == (404, missing.content)
+    assert (missing.status_code, problem(missing)) == (404, {"detail": "no such document"})
+    assert (hidden.status_code, problem(hidden)) == (404, problem(missing))
     assert api.snapshot() == before
 
 
@@ -178,7 +179,7 @@ def test_a_reader_may_not_delete_any_document(api: Api) -> None:
     }
     for response in refusals.values():
         assert response.status_code == 403
-        assert response.json() == {
+        assert problem(response) == {
             "detail": "this key's role (reader) may not change documents: an editor key is needed"
         }
     assert api.snapshot() == before

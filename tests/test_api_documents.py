@@ -11,6 +11,7 @@ from qa_service.api.routes.documents import context_window
 from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE
+from tests.problems import problem
 from tests.samples import pdf_bytes
 
 LYON = "000_bacf7507a92bc4d7.txt"
@@ -73,18 +74,20 @@ def test_a_pdf_quote_has_its_page_and_a_path_id_its_folder(client: TestClient) -
 
 def test_unknown_documents_and_offsets_outside_are_refused(client: TestClient) -> None:
     missing = client.get("/v1/documents/nope.txt/text", params={"start": 0, "end": 1})
-    assert missing.status_code == 404 and missing.json() == {"detail": "no such document"}
+    assert missing.status_code == 404 and problem(missing) == {"detail": "no such document"}
     chars = len((INTERPOL_NEWS / LYON).read_text(encoding="utf-8"))
     for start, end in ((5, 4), (0, chars + 1), (-1, 3)):
         response = client.get(f"/v1/documents/{LYON}/text", params={"start": start, "end": end})
         assert response.status_code == 422, (start, end)
         assert "detail" in response.json()
     beyond = client.get(f"/v1/documents/{LYON}/text", params={"start": 0, "end": chars + 1})
-    assert beyond.json() == {"detail": f"start and end must lie within the document (0 to {chars})"}
+    assert problem(beyond) == {
+        "detail": f"start and end must lie within the document (0 to {chars})"
+    }
     assert client.get(f"/v1/documents/{LYON}/text").status_code == 422
     # Any doc_id reaches the route, a line break in it too: its parameters are checked first.
     odd = client.get("/v1/documents/a%0Ab/text", params={"start": 0, "end": 1})
-    assert odd.json() == {"detail": "no such document"}
+    assert problem(odd) == {"detail": "no such document"}
     assert client.get("/v1/documents/a%0Ab/text", params={"start": "x"}).status_code == 422
 
 

@@ -18,6 +18,7 @@ from ingest.library import NAME_TAKEN, PermissionRefusedError
 from qa_service.core.keys import Caller, Role
 from qa_service.embedders.base import Embedder
 from tests.documents_api import Api, HeldEmbedder, multipart, running_api
+from tests.problems import problem
 from tests.samples import HTML, MARKDOWN, docx_bytes, pdf_bytes
 
 FILE_LIMIT = 64 * 1024
@@ -232,7 +233,7 @@ def test_a_long_name_is_not_sent_back_whole(api: Api) -> None:
     ]
     # A part's header line past 4 KiB is refused by the multipart parser itself.
     longer = api.upload("editor-alpha", [("n" * 5000 + ".txt", b"Text.")])
-    assert (longer.status_code, longer.json()) == (400, {"detail": "Invalid multipart data."})
+    assert (longer.status_code, problem(longer)) == (400, {"detail": "Invalid multipart data."})
 
 
 def test_a_windows_path_is_cut_to_its_file_name_by_the_multipart_parser(api: Api) -> None:
@@ -247,7 +248,7 @@ def test_an_over_size_file_is_a_413_and_nothing_is_stored(api: Api) -> None:
     big = b"Too long a line of text. " * (FILE_LIMIT // 25 + 1)
     response = api.upload("editor-alpha", [("small.txt", b"Small."), ("big.txt", big)])
     assert response.status_code == 413
-    assert response.json() == {
+    assert problem(response) == {
         "detail": f"the file 'big.txt' is over the limit of {FILE_LIMIT} bytes for one file"
     }
     assert api.snapshot() == before
@@ -258,7 +259,7 @@ def test_an_over_size_request_is_a_413_before_it_is_read(api: Api) -> None:
     files = [(f"part-{n}.txt", b"Forty thousand bytes. " * 2800) for n in range(5)]
     response = api.upload("editor-alpha", files)
     assert response.status_code == 413
-    assert response.json() == {"detail": f"the request body is over {REQUEST_LIMIT} bytes"}
+    assert problem(response) == {"detail": f"the request body is over {REQUEST_LIMIT} bytes"}
     # Without a Content-Length (chunked), as soon as the bytes received pass the limit.
     body = multipart([("files", name.encode(), content) for name, content in files])
 
@@ -272,7 +273,7 @@ def test_an_over_size_request_is_a_413_before_it_is_read(api: Api) -> None:
     }
     chunked = httpx.post(f"{api.url}/v1/documents", content=chunks(), headers=headers)
     assert chunked.status_code == 413
-    assert chunked.json() == {"detail": f"the request body is over {REQUEST_LIMIT} bytes"}
+    assert problem(chunked) == {"detail": f"the request body is over {REQUEST_LIMIT} bytes"}
     assert api.snapshot() == before
 
 
@@ -286,14 +287,14 @@ def test_the_upload_limit_is_the_upload_route_s_only(api: Api) -> None:
         headers=api.headers("reader-alpha"),
     )
     assert question.status_code == 413
-    assert question.json() == {"detail": f"the request body is over {BODY_LIMIT} bytes"}
+    assert problem(question) == {"detail": f"the request body is over {BODY_LIMIT} bytes"}
 
 
 def test_a_reader_may_not_upload(api: Api) -> None:
     before = api.snapshot()
     response = api.upload("reader-alpha", [("reader.txt", b"A reader's file.")])
     assert response.status_code == 403
-    assert response.json() == {
+    assert problem(response) == {
         "detail": "this key's role (reader) may not change documents: an editor key is needed"
     }
     assert api.snapshot() == before

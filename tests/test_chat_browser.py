@@ -6,12 +6,24 @@ model."""
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Request,
+    Response,
+    Route,
+    ViewportSize,
+    sync_playwright,
+)
 
+from qa_service.core.keys import KeysFile
 from qa_service.embedders.base import Embedder
 from tests.chat_pages import (
     CHROMIUM,
@@ -26,6 +38,7 @@ from tests.chat_pages import (
     launch,
     widget,
 )
+from tests.conftest import INTERPOL_NEWS
 
 ARABIC_QUESTION = "أين اجتمع رؤساء الشرطة؟"
 DESKTOP = ViewportSize(width=1280, height=860)
@@ -51,9 +64,25 @@ WATCH_RENDERING = """() => {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[str, str]]:
-    with chat_site(tmp_path_factory.mktemp("chat"), embedder) as urls:
+def site_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chat")
+
+
+@pytest.fixture(scope="module")
+def site(site_folder: Path, embedder: Embedder) -> Iterator[tuple[str, str]]:
+    with chat_site(site_folder, embedder) as urls:
         yield urls
+
+
+@pytest.fixture(scope="module")
+def keyed_site(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[tuple[str, str]]:
+    """The service with a keys file, whose page asks for a key; yields its URL and a key."""
+    root = tmp_path_factory.mktemp("keyed")
+    key = KeysFile(root / "keys.json").add("staff", groups=())
+    with chat_site(root, embedder, api_keys_file=root / "keys.json") as (_, api):
+        yield api, key
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +145,10 @@ def test_a_conversation_on_an_intranet_page(site: tuple[str, str], page: Page) -
     assert quote in context and len(context) > len(quote) + 100
     assert answer.locator(".card h3").inner_text() == "000_bacf7507a92bc4d7.txt"
     assert chip.get_attribute("aria-expanded") == "true"
+    # Only the conversation scrolls: nothing in it (a button's hidden label below the fold)
+    # stretches the panel, whose header and question box stay in place.
+    panel = chat.locator(".panel")
+    assert panel.evaluate("p => [p.scrollTop, p.scrollHeight - p.clientHeight]") == [0, 0]
     document = (host, api)
     assert all(request.url.startswith(document) for request in requests)
 
@@ -266,7 +299,11 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
     _, api = site
     page.goto(f"{api}/")
     chat = widget(page)
-    busy = {"detail": "the service is busy: retry later", "retry_after_ms": 7000}
+    busy = {
+        "detail": "the service is busy: retry later",
+        "retry_after_ms": 7000,
+        "request_id": "busy-4242",
+    }
     page.route(
         "**/v1/ask/stream",
         lambda route: route.fulfill(status=503, headers={"Retry-After": "7"}, json=busy),
@@ -277,6 +314,8 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
         .inner_text()
         .startswith("The service is busy answering others. Try again in 7 seconds.")
     )
+    # The id the service logged the request under, for the person to quote.
+    assert failed.locator(".request-id").inner_text() == "Request id: busy-4242"
     page.unroute("**/v1/ask/stream")
     failed.locator(".retry").click()
     answer = chat.locator("article.msg.bot").first
@@ -294,8 +333,8 @@ def test_errors_are_said_plainly_with_a_retry_and_an_answer_can_be_stopped(
 
     held: list[Route] = []
     page.route("**/v1/ask/stream", lambda route: held.append(route))  # never answered
-    chat.locator("textarea").fill(FOLLOW_UP)
-    chat.locator("textarea").press("Enter")
+    chat.locator(".composer textarea").fill(FOLLOW_UP)
+    chat.locator(".composer textarea").press("Enter")
     stop = chat.locator(".send.stop")
     stop.wait_for()
     assert stop.get_attribute("title") == "Stop"
@@ -314,3 +353,184 @@ def test_the_script_adds_one_element_and_no_globals(site: tuple[str, str], page:
     body = page.evaluate("[...document.body.children].map(e => e.tagName.toLowerCase())")
     assert body[-2:] == ["script", "qa-chat"]
     assert page.evaluate("typeof QaChat + typeof AnswerView + typeof h") == "undefined" * 3
+
+
+STORED_KEY = "sessionStorage.getItem('qa-chat-key')"
+
+
+def test_the_service_page_asks_for_a_key_and_again_when_it_is_refused(
+    keyed_site: tuple[str, str], page: Page
+) -> None:
+    api, key = keyed_site
+    asked: list[Response] = []
+    page.on("response", lambda r: asked.append(r) if r.url.endswith("/v1/ask/stream") else None)
+    page.goto(f"{api}/")
+    chat = widget(page)
+    form = chat.locator(".key-form")
+    form.wait_for()
+    # The key box is the page's first question, labelled, and has the focus.
+    assert focused(page)["tag"] == "input" and chat.locator(".key-title").inner_text() == (
+        "This service asks for an API key."
+    )
+    key_box = chat.locator(".key-form input")
+    assert key_box.get_attribute("type") == "password"
+    assert chat.locator(f"label[for='{key_box.get_attribute('id')}']").inner_text() == "API key"
+
+    page.keyboard.type("qa_not-a-key")
+    page.keyboard.press("Enter")
+    assert not form.is_visible() and focused(page)["tag"] == "textarea"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    refused = chat.locator("article.msg.bot").first
+    refused.locator(".error").wait_for()
+    assert refused.locator(".error p").first.inner_text() == (
+        "The service did not accept this key (401). Enter another one."
+    )
+    assert refused.locator(".request-id .id").inner_text() == asked[-1].headers["x-request-id"]
+    # The form is offered again, with the focus; the refused key is not kept.
+    assert form.is_visible() and focused(page)["tag"] == "input"
+    assert "did not accept this key" in chat.locator(".key-title").inner_text()
+    assert page.evaluate(STORED_KEY) is None
+
+    page.keyboard.type(key)
+    page.keyboard.press("Enter")
+    # The question goes again, with the key, in place of the refused one.
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+    assert "Lyon" in answer.locator(".text").inner_text()
+    assert chat.locator("article.msg.bot").count() == 1 and chat.locator(".error").count() == 0
+    assert asked[-1].request.headers["authorization"] == f"Bearer {key}"
+    assert page.evaluate(STORED_KEY) == key
+
+    # Kept for this tab: a reload asks for nothing, another tab asks again.
+    page.reload()
+    widget(page).locator(".composer textarea").wait_for()
+    assert not widget(page).locator(".key-form").is_visible()
+    assert "Lyon" in ask(page, QUESTION, 1).locator(".text").inner_text()
+    other = page.context.new_page()
+    other.goto(f"{api}/")
+    widget(other).locator(".key-form").wait_for()
+    assert other.evaluate(STORED_KEY) is None
+    other.close()
+
+    # The key button opens the form, which can forget the key.
+    toggle = widget(page).locator("button[title='API key']")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    widget(page).locator(".key-forget").click()
+    assert page.evaluate(STORED_KEY) is None
+    assert widget(page).locator(".key-title").inner_text().startswith("The key is forgotten.")
+
+
+def test_the_page_asks_for_no_key_without_a_keys_file(site: tuple[str, str], page: Page) -> None:
+    _, api = site
+    page.goto(f"{api}/")
+    chat = widget(page)
+    chat.locator(".composer textarea").wait_for()
+    assert chat.locator(".key-form").count() == 0 and chat.locator("[title='API key']").count() == 0
+
+
+COMMENT = "It says where, but I asked about the meeting in Rabat."
+
+
+def exported_down(site_folder: Path) -> list[dict[str, Any]]:
+    """``qa feedback export --rating down`` on the site's service, as a person would run it."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "qa"), "feedback", "export", "--rating", "down"],
+        env={**environment, "QA_DATA_DIR": str(site_folder / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_a_thumbs_down_with_a_comment_becomes_a_candidate_case(
+    site: tuple[str, str], site_folder: Path, page: Page
+) -> None:
+    host, api = site
+    requests = opened(page, f"{host}/plain")
+    answer = ask(page, QUESTION, 1)
+    down = answer.locator(".thumb-down")
+    assert down.get_attribute("aria-pressed") == "false" and down.get_attribute("title") == (
+        "Not helpful"
+    )
+    down.click()
+    assert down.get_attribute("aria-pressed") == "true"
+    assert answer.locator(".thumb-up").get_attribute("aria-pressed") == "false"
+    comment = answer.locator(".comment textarea")
+    label = answer.locator(f"label[for='{comment.get_attribute('id')}']")
+    assert label.inner_text() == "What was wrong with it? (optional)"
+    comment.fill(COMMENT)
+    answer.locator(".send-comment").click()
+    note = answer.locator(".feedback-note")
+    note.filter(has_text="Thank you: your comment was sent.").wait_for()
+
+    sent = [r for r in requests if r.url == f"{api}/v1/feedback" and r.method == "POST"]
+    first, second = [json.loads(r.post_data or "") for r in sent]
+    # The rating at once, then again with the comment: the service keeps the last.
+    shown = answer.locator(".text").inner_text()
+    assert re.sub(r"\[(\d+)\]", r"\1", first["answer"]) == shown
+    assert first == {
+        "question": QUESTION,
+        "answer": first["answer"],
+        "answer_id": first["answer_id"],
+        "rating": "down",
+    }
+    assert second == {**first, "comment": COMMENT}
+    [case] = [case for case in exported_down(site_folder) if case["feedback"]["comment"] == COMMENT]
+    assert case["question"] == QUESTION and case["answerable"] and case["answers"] == []
+    # Kept with the answer's record: the answer and the quotes it was given with.
+    assert case["feedback"]["answer_id"] == first["answer_id"]
+    assert case["feedback"]["given_answer"] == first["answer"]
+    quotes = case["feedback"]["quotes"]
+    assert quotes and all(
+        quote["quote"] in (INTERPOL_NEWS / quote["doc_id"]).read_text(encoding="utf-8")
+        for quote in quotes
+    )
+
+
+def test_the_whole_feedback_flow_by_keyboard(
+    site: tuple[str, str], site_folder: Path, page: Page
+) -> None:
+    host, _ = site
+    page.goto(f"{host}/plain")
+    chat = widget(page)
+
+    def tab_to(kind: str, key: str = "Tab") -> dict[str, Any]:
+        for _ in range(30):
+            page.keyboard.press(key)
+            now = focused(page)
+            if kind in now["cls"].split():
+                return now
+        raise AssertionError(f"{key} never reached a {kind}")
+
+    tab_to("launcher")
+    page.keyboard.press("Enter")
+    page.keyboard.type(XSS_QUESTION)
+    page.keyboard.press("Enter")
+    answer = chat.locator("article.msg.bot").first
+    answer.locator(".actions").wait_for()
+
+    # Back from the question box: the answer's last controls are its thumbs.
+    assert tab_to("thumb-down", "Shift+Tab")["text"] == "Not helpful"
+    page.keyboard.press("Shift+Tab")
+    assert "thumb-up" in focused(page)["cls"]
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    # The comment box takes the focus; Enter sends the comment.
+    has_focus = "e => e.getRootNode().activeElement === e"
+    assert answer.locator(".comment textarea").evaluate(has_focus)
+    assert answer.locator(".thumb-down").get_attribute("aria-pressed") == "true"
+    page.keyboard.type("The soup is not what I asked about.")
+    page.keyboard.press("Enter")
+    answer.locator(".feedback-note").filter(has_text="your comment was sent").wait_for()
+    # The focus goes back to the thumb pressed, and the chat says it was sent.
+    assert "thumb-down" in focused(page)["cls"]
+    said = chat.locator("[role=status]", has_text="Thank you: your comment was sent.")
+    said.wait_for(state="attached")
+    cases = [c for c in exported_down(site_folder) if c["question"] == XSS_QUESTION]
+    assert [c["feedback"]["comment"] for c in cases] == ["The soup is not what I asked about."]

@@ -26,6 +26,7 @@ from qa_service.api.auth import (
 from qa_service.core.config import Settings
 from qa_service.core.keys import Caller, KeyRing, KeysFile, KeysFileError, Role
 from qa_service.services import Services, build_api
+from tests.problems import problem
 from tests.servers import serving
 
 QA = str(Path(sys.executable).parent / "qa")
@@ -221,7 +222,7 @@ def test_another_machine_is_refused_without_keys_over_http(settings: Settings) -
     outside = TestClient(app, base_url="http://localhost", client=("10.0.0.5", 40000))
     for path in ("/v1/ask", "/v1/ask/stream"):
         response = outside.post(path, json={"question": "Where?"})
-        assert response.status_code == 403 and response.json() == {"detail": LOCAL_ONLY}
+        assert response.status_code == 403 and problem(response) == {"detail": LOCAL_ONLY}
     assert outside.get("/healthz").json() == {"status": "ok"}
     inside = TestClient(app, base_url="http://localhost", client=("127.0.0.1", 40000))
     response = inside.post("/v1/ask", json={"question": "Where?"})
@@ -250,7 +251,7 @@ def test_keys_added_and_revoked_count_at_once_over_http(
         assert ask(second).status_code == 200
         keys.revoke("first")
         refused = ask(first)
-        assert refused.status_code == 401 and refused.json() == {"detail": KEY_REQUIRED}
+        assert refused.status_code == 401 and problem(refused) == {"detail": KEY_REQUIRED}
         assert refused.headers["www-authenticate"] == "Bearer"
         assert ask(second).status_code == 200
 

@@ -21,6 +21,7 @@ from qa_service.core.config import Settings
 from qa_service.core.keys import Caller, KeysFile, Role
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
+from tests.problems import problem
 from tests.servers import serving
 
 
@@ -292,7 +293,7 @@ def test_without_a_valid_key_every_v1_route_is_one_401(
 ) -> None:
     response = httpx.post(f"{world.url}{path}", json={"question": "x"}, headers=headers)
     assert response.status_code == 401
-    assert response.json() == {
+    assert problem(response) == {
         "detail": "a valid API key is required: send Authorization: Bearer KEY"
     }
     assert response.headers["www-authenticate"] == "Bearer"
@@ -320,7 +321,7 @@ def test_a_hidden_document_s_text_is_as_unknown_as_a_missing_one(world: World, k
     assert missing.status_code == 404
     for document in hidden(key):
         response = text_of(document.doc_id)
-        assert (response.status_code, response.content) == (404, missing.content)
+        assert (response.status_code, problem(response)) == (404, problem(missing))
         assert_nothing_of(hidden(key), response)
     for document in visible(key):
         response = text_of(document.doc_id)
@@ -383,14 +384,14 @@ def test_a_hidden_document_s_metadata_and_deletion_are_a_missing_one_s(
             (_get(world.url, f"/v1/documents/{document.doc_id}", editor), missing),
             (httpx.delete(url, headers={"Authorization": f"Bearer {editor}"}), missing_delete),
         ):
-            assert (response.status_code, response.content) == (404, expected.content)
+            assert (response.status_code, problem(response)) == (404, problem(expected))
             assert_nothing_of(hidden(key), response)
         refusal = httpx.delete(url, headers={"Authorization": f"Bearer {reader}"})
         visible_refusal = httpx.delete(
             f"{world.url}/v1/documents/{visible(key)[0].doc_id}",
             headers={"Authorization": f"Bearer {reader}"},
         )
-        assert refusal.status_code == 403 and refusal.content == visible_refusal.content
+        assert refusal.status_code == 403 and problem(refusal) == problem(visible_refusal)
     for document in visible(key):
         response = _get(world.url, f"/v1/documents/{document.doc_id}", reader)
         reference = _get(world.references[key], f"/v1/documents/{document.doc_id}")

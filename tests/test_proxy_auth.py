@@ -21,6 +21,7 @@ from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
 from tests.conftest import INTERPOL_NEWS
+from tests.problems import problem
 from tests.servers import free_port, running_server, serving
 
 PROXY = "127.0.0.2"
@@ -111,7 +112,7 @@ def test_identity_headers_from_anywhere_else_are_refused(
     for with_key in ({}, {"Authorization": f"Bearer {key}"}):
         response = behind_proxy.ask(headers | with_key, via_proxy=False, question=NIGHTJAR)
         assert response.status_code == 403
-        assert response.json() == {"detail": UNTRUSTED}
+        assert problem(response) == {"detail": UNTRUSTED}
 
 
 @pytest.mark.parametrize(
@@ -130,7 +131,7 @@ def test_the_proxy_must_name_a_user_and_real_groups(
     behind_proxy: Service, headers: dict[str, str], detail: str
 ) -> None:
     response = behind_proxy.ask(headers, via_proxy=True, question=NIGHTJAR)
-    assert response.status_code == 403 and response.json() == {"detail": detail}
+    assert response.status_code == 403 and problem(response) == {"detail": detail}
 
 
 def test_keys_still_work_beside_the_proxy(behind_proxy: Service) -> None:
@@ -141,7 +142,7 @@ def test_keys_still_work_beside_the_proxy(behind_proxy: Service) -> None:
         )
         assert response.status_code == 200 and SECRET in response.json()["answer"]
         unnamed = behind_proxy.ask({}, via_proxy=via_proxy, question=NIGHTJAR)
-        assert unnamed.status_code == 401 and unnamed.json() == {"detail": KEY_REQUIRED}
+        assert unnamed.status_code == 401 and problem(unnamed) == {"detail": KEY_REQUIRED}
 
 
 def test_off_by_default_the_headers_mean_nothing(documents: Services, tmp_path: Path) -> None:
@@ -174,18 +175,18 @@ def test_qa_serve_behind_a_proxy_on_every_address(tmp_path: Path) -> None:
         forwarded = {"X-Forwarded-For": "10.9.9.9", "Host": "127.0.0.1"}
         signed_in = httpx.get(text, headers=forwarded | {"X-Remote-User": "alice"})
         assert signed_in.status_code == 404
-        assert signed_in.json() == {"detail": "no such document"}
+        assert problem(signed_in) == {"detail": "no such document"}
         unnamed = httpx.get(text, headers=forwarded)
-        assert unnamed.status_code == 403 and unnamed.json() == {"detail": PROXY_NAMES_NOBODY}
+        assert unnamed.status_code == 403 and problem(unnamed) == {"detail": PROXY_NAMES_NOBODY}
         with httpx.Client(transport=httpx.HTTPTransport(local_address=PROXY)) as elsewhere:
             outsider = elsewhere.get(text, headers={"X-Remote-User": "alice", "Host": "localhost"})
-            assert outsider.status_code == 403 and outsider.json() == {"detail": UNTRUSTED}
+            assert outsider.status_code == 403 and problem(outsider) == {"detail": UNTRUSTED}
             # Not the proxy, but this machine: answered as without a proxy.
             local = elsewhere.get(text, headers={"Host": "localhost"})
-            assert local.status_code == 404 and local.json() == {"detail": "no such document"}
+            assert local.status_code == 404 and problem(local) == {"detail": "no such document"}
             forwarded_here = elsewhere.get(text, headers=forwarded)
             assert forwarded_here.status_code == 403
-            assert forwarded_here.json() == {"detail": LOCAL_ONLY}
+            assert problem(forwarded_here) == {"detail": LOCAL_ONLY}
 
 
 @pytest.mark.parametrize(

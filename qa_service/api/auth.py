@@ -76,6 +76,12 @@ def is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
+def from_this_machine(client_host: str | None, headers: Headers) -> bool:
+    """A request made on the service's own machine, not passed on by a proxy from elsewhere."""
+    forwarded = any(name in headers for name in _FORWARDED)
+    return client_host is not None and not forwarded and is_loopback(client_host)
+
+
 class Access:
     """The service's rule for callers: the user a trusted ``proxy`` names, if it names one;
     otherwise the keys of ``keys_file``, or, without one, this machine only."""
@@ -96,8 +102,7 @@ class Access:
         if self.keys is None:
             if self.proxy is not None and self.proxy.trusts(client_host):
                 raise AccessDeniedError(403, PROXY_NAMES_NOBODY)
-            forwarded = any(name in headers for name in _FORWARDED)
-            if client_host is None or forwarded or not is_loopback(client_host):
+            if not from_this_machine(client_host, headers):
                 raise AccessDeniedError(403, LOCAL_ONLY)
             return LOCAL_CALLER
         scheme, _, key = headers.get("authorization", "").partition(" ")

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from ingest.library import DocumentLibrary, PermissionRefusedError, require_role
+from qa_service.answering.feedback import FeedbackLog
 from qa_service.answering.question import Question, QuestionError
 from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
@@ -76,6 +77,13 @@ def get_answer_records(state: StateDep) -> AnswerRecords:
 
 
 AnswerRecordsDep = Annotated[AnswerRecords, Depends(get_answer_records)]
+
+
+def get_feedback_log(state: StateDep) -> FeedbackLog:
+    return state.feedback
+
+
+FeedbackLogDep = Annotated[FeedbackLog, Depends(get_feedback_log)]
 
 
 def get_reader_groups(caller: CallerDep) -> tuple[str, ...] | None:

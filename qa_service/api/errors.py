@@ -62,7 +62,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OverloadedError, _overloaded)
     for kind, _ in _UNAVAILABLE:
         app.add_exception_handler(kind, _part_down)
-    app.add_exception_handler(Exception, _unexpected)
+    # Any other error is answered (a 500 with the request's id) and logged by
+    # ``requests.RequestIds``.
 
 
 async def _invalid(request: Request, error: Exception) -> JSONResponse:
@@ -106,8 +107,3 @@ async def _overloaded(request: Request, error: Exception) -> JSONResponse:
 async def _part_down(request: Request, error: Exception) -> JSONResponse:
     logger.error("%s %s: %s", request.method, request.url.path, unavailable(error), exc_info=error)
     return JSONResponse({"detail": unavailable(error)}, status_code=503)
-
-
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    # Starlette logs the exception with its traceback after this response is sent.
-    return JSONResponse({"detail": "internal error"}, status_code=500)

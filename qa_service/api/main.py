@@ -9,7 +9,8 @@ from fastapi_offline import FastAPIOffline
 from qa_service.api import errors
 from qa_service.api.auth import Authentication
 from qa_service.api.middleware import BodySizeLimit, CrossOrigin, TrustedHosts
-from qa_service.api.routes import ask, chat, documents, health
+from qa_service.api.requests import RequestIds, RequestLog
+from qa_service.api.routes import ask, chat, documents, feedback, health, metrics
 from qa_service.api.state import AppServices, ServiceState
 from qa_service.core.config import Settings
 
@@ -31,11 +32,14 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ask.router)
     app.include_router(documents.router)
+    app.include_router(feedback.router)
     app.include_router(chat.router)
+    app.include_router(metrics.router)
     # The last added runs first: an unknown host is refused before its body is read; a
     # browser's preflight (no key, no body) is answered before the key is checked, and every
     # refusal, a 401 included, carries the CORS headers the widget's page needs to read it;
-    # a caller without a key is refused before the body is read.
+    # a caller without a key is refused before the body is read. Every request, refused or
+    # not, gets its id first, and its log line and count (``requests``).
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -44,5 +48,7 @@ def create_app(settings: Settings, load: Callable[[], AppServices]) -> FastAPI:
     app.add_middleware(Authentication, access=state.access)
     app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     app.add_middleware(TrustedHosts, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestLog)
+    app.add_middleware(RequestIds)
     errors.install(app)
     return app

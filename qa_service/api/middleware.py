@@ -116,7 +116,8 @@ async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> Non
 class CrossOrigin(CORSMiddleware):
     """Lets the web pages of ``origins`` (those embedding the chat widget) call the API from
     their visitors' browsers: with a key in ``Authorization`` and a JSON body, and reading the
-    ``Retry-After`` of a busy service. A preflight from any other page gets a JSON 400."""
+    ``Retry-After`` of a busy service and every response's ``X-Request-ID``. A preflight from
+    any other page gets a JSON 400."""
 
     def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
         super().__init__(
@@ -124,7 +125,7 @@ class CrossOrigin(CORSMiddleware):
             allow_origins=origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After", "Retry-After-Ms"],
+            expose_headers=["Retry-After", "Retry-After-Ms", "X-Request-ID"],
             # An intranet page may call a service on a more private address (Chrome asks).
             allow_private_network=True,
             max_age=600,

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ingest.library import UploadReport
 from qa_service.answering.answer import Answer, AnswerText, RefusalReason, Stage
+from qa_service.answering.feedback import Feedback, NewFeedback, Rating
 from qa_service.answering.question import Question, Turn
 from qa_service.citations.citation import Citation, SentenceCheck
 from qa_service.core.schema import GROUP_NAME, DocumentInfo, Filters
@@ -137,6 +138,52 @@ class AskResponse(BaseModel):
         )
 
 
+class FeedbackRequest(BaseModel):
+    """A rating of an answer, as the person saw it, with an optional comment."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer_id: Text | None = Field(
+        None,
+        max_length=100,
+        description="the answer's `id` (from `/v1/ask` or the stream's `done` event): the "
+        "question, answer, citations and passages it was made from are kept with the feedback",
+    )
+    question: Text = Field(max_length=100_000)
+    answer: Text = Field(max_length=100_000)
+    rating: Rating
+    comment: Text | None = Field(
+        None, max_length=4000, description="what was wrong with it, or anything to add"
+    )
+
+    def to_feedback(self, given_by: str) -> NewFeedback:
+        return NewFeedback(
+            rating=self.rating,
+            question=self.question,
+            answer=self.answer,
+            given_by=given_by,
+            answer_id=self.answer_id,
+            comment=self.comment or None,
+        )
+
+
+class FeedbackOut(BaseModel):
+    """Feedback as it is kept: one per answer and caller, the last given."""
+
+    id: str = Field(description="the feedback's id")
+    answer_id: str | None
+    rating: Rating
+    comment: str | None
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> "FeedbackOut":
+        return cls(
+            id=feedback.id,
+            answer_id=feedback.answer_id,
+            rating=feedback.rating,
+            comment=feedback.comment,
+        )
+
+
 class StatusOut(BaseModel):
     """A stream's ``status`` event: what the service is doing now."""
 
@@ -163,10 +210,21 @@ class ProblemOut(BaseModel):
     type: str
 
 
+RequestId = Annotated[
+    str,
+    Field(
+        description="the request's id, also in the `X-Request-ID` header: quote it to whoever "
+        "runs the service, who finds the request's log lines by it"
+    ),
+]
+
+
 class ErrorOut(BaseModel):
-    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422)."""
+    """Every 4xx and 5xx body: the reason in plain words, or the body's problems (422), and
+    the request's id."""
 
     detail: str | list[ProblemOut]
+    request_id: RequestId
 
 
 # What the guards in front of every /v1 route refuse, before the route runs (``middleware``,
@@ -275,6 +333,7 @@ def _clip(name: str, limit: int = 255) -> str:
 class BusyOut(BaseModel):
     detail: str
     retry_after_ms: int = Field(description="the estimated wait, also in `Retry-After-Ms`")
+    request_id: RequestId
 
 
 class DocumentTextOut(BaseModel):

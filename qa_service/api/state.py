@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from ingest.library import DocumentLibrary
+from qa_service.answering.feedback import FeedbackLog
 from qa_service.answering.records import AnswerRecords
 from qa_service.answering.service import AnswerService
 from qa_service.api.admission import Admission
@@ -51,6 +52,7 @@ class ServiceState:
         # never the service's start.
         self.database = Database.from_settings(settings)
         self.answers = AnswerRecords(self.database)
+        self.feedback = FeedbackLog(self.database, self.answers)
         self._load_services = load
         self._loaded = threading.Event()
 

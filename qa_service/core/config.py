@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from qa_service.core.logs import LogFormat
+
 # The names a loopback-only service is reached by; `qa serve --host` adds the address it binds.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # A web origin as browsers send it: scheme, host and an optional port.
@@ -133,6 +135,10 @@ class Settings(BaseSettings):
     # The API keys (docs/security.md): JSON written by `qa keys`, each key stored as its sha256.
     # Without it the API answers only requests made on this machine, with every document.
     api_keys_file: Path | None = None
+    # How `qa serve` logs: one JSON object a line (for the log collector), or plain text lines
+    # for a person reading a terminal in development. Either way each line of a request
+    # carries its id, and no line holds a question, an answer or a document's text.
+    log_format: LogFormat = "json"
     # Single sign-on through the organisation's reverse proxy (docs/security.md), off unless
     # proxy_user_header is set: the header in which the proxy names the signed-in user, the one
     # naming their groups (comma-separated), and the proxy's addresses or networks, the only

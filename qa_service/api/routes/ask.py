@@ -2,13 +2,13 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, get_args
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Security
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from qa_service.answering.answer import Answer, AnswerText
+from qa_service.answering.answer import Answer, AnswerText, RefusalReason
 from qa_service.answering.records import AnswerRecord, AnswerRecords
 from qa_service.api.auth import API_KEY
 from qa_service.api.deps import (
@@ -30,9 +30,14 @@ from qa_service.api.schemas import (
 from qa_service.api.streaming import iterate_closing
 from qa_service.core.database import DatabaseError
 from qa_service.core.keys import Caller
+from qa_service.core.logs import current_request_id
+from qa_service.core.metrics import REFUSALS, observe_answer
 from qa_service.generation.base import GenerationError
 
 logger = logging.getLogger(__name__)
+# Every reason is shown in /metrics, at 0 until it happens.
+for _reason in get_args(RefusalReason):
+    REFUSALS.labels(reason=_reason)
 
 router = APIRouter(
     prefix="/v1", tags=["ask"], dependencies=[Security(API_KEY), Depends(answer_slot)]
@@ -77,6 +82,32 @@ _EVENTS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def answered(answer: Answer, answer_id: str) -> AskResponse:
+    """The response body of ``answer``, recorded as ``answer_id``, once it is counted and
+    logged: how it ended and how long it took, never its text nor the question's."""
+    observe_answer(answer.timings_ms, answer.refusal_reason)
+    logger.info(
+        "answered",
+        extra={
+            "answer_id": answer_id,
+            "refused": answer.refused,
+            "refusal_reason": answer.refusal_reason,
+            "citations": len(answer.citations),
+            "quoted": answer.quoted,
+            "language": answer.language,
+            "timings_ms": answer.timings_ms,
+        },
+    )
+    return AskResponse.of(answer, answer_id)
+
+
+def error_event(detail: str) -> ServerSentEvent:
+    """A stream's ``error`` event, with the request's id for the person to quote."""
+    return ServerSentEvent(
+        json.dumps({"detail": detail, "request_id": current_request_id()}), event="error"
+    )
+
+
 @router.post("/ask", responses=_ERRORS)
 def ask(
     question: QuestionDep, answerer: AnswererDep, caller: CallerDep, records: AnswerRecordsDep
@@ -91,7 +122,7 @@ def ask(
         record = save_record(records, answer, question.text, caller)
     except DatabaseError as error:
         raise HTTPException(503, detail=ANSWER_NOT_RECORDED) from error
-    return AskResponse.of(answer, record.id)
+    return answered(answer, record.id)
 
 
 def save_record(
@@ -125,10 +156,9 @@ async def ask_stream(
                                 save_record, records, value, question.text, caller
                             )
                         except DatabaseError:
-                            detail = json.dumps({"detail": ANSWER_NOT_RECORDED})
-                            yield ServerSentEvent(detail, event="error")
+                            yield error_event(ANSWER_NOT_RECORDED)
                             return
-                        response = AskResponse.of(value, record.id)
+                        response = answered(value, record.id)
                         citations = response.model_dump(mode="json")["citations"]
                         yield ServerSentEvent(json.dumps(citations), event="citations")
                         yield ServerSentEvent(response.model_dump_json(), event="done")
@@ -138,11 +168,10 @@ async def ask_stream(
                         yield ServerSentEvent(StatusOut(stage=value).model_dump_json(), event=kind)
         except GenerationError:
             logger.exception("the language model failed mid-stream")
-            yield ServerSentEvent(json.dumps({"detail": MODEL_UNAVAILABLE}), event="error")
+            yield error_event(MODEL_UNAVAILABLE)
         except Exception as error:
             # The stream is open (200 sent): an error event is the only way left to say so.
             logger.exception("an answer failed mid-stream")
-            detail = known_failure(error) or "internal error"
-            yield ServerSentEvent(json.dumps({"detail": detail}), event="error")
+            yield error_event(known_failure(error) or "internal error")
 
     return EventSourceResponse(events())

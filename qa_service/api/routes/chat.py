@@ -8,7 +8,9 @@ slipped into the page as HTML still could not run.
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
+
+from qa_service.api.deps import StateDep
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -27,11 +29,19 @@ _HEADERS = {
 router = APIRouter(tags=["chat"], include_in_schema=False)
 
 
+_PAGE_CHAT = '<qa-chat mode="page">'
+
+
 @router.get("/")
-def chat_page() -> FileResponse:
-    """The chat page: the widget's conversation, full page."""
+def chat_page(state: StateDep) -> HTMLResponse:
+    """The chat page: the widget's conversation, full page. When the service has API keys the
+    page asks the person for one (the ``key-entry`` attribute); without keys the page is used
+    from the service's own machine, which needs none."""
+    page = (STATIC / "chat.html").read_text(encoding="utf-8")
+    if state.access.keys is not None:
+        page = page.replace(_PAGE_CHAT, '<qa-chat mode="page" key-entry>')
     headers = _HEADERS | {"Content-Security-Policy": CONTENT_SECURITY_POLICY}
-    return FileResponse(STATIC / "chat.html", media_type="text/html", headers=headers)
+    return HTMLResponse(page, headers=headers)
 
 
 @router.get("/widget.js")

@@ -5,7 +5,9 @@
  *
  * adds a chat button to any page (the service's own page at / places <qa-chat mode="page">
  * instead). Attributes of the script tag: data-endpoint (the service; by default where this
- * script came from), data-key (sent as "Authorization: Bearer KEY"), data-title.
+ * script came from), data-key (sent as "Authorization: Bearer KEY"), data-title. A <qa-chat>
+ * with the key-entry attribute (the service's page, when it has API keys) asks the person for
+ * a key instead, and keeps it in sessionStorage: for this tab only, until it is closed.
  *
  * Everything the service or a document says is put on the page as text (textContent, text
  * nodes), never as HTML. No framework, no build step, nothing loaded from elsewhere.
@@ -24,6 +26,8 @@
   };
   // Turns sent back with a question: enough for a follow-up, well under the API's 50.
   const HISTORY_TURNS = 12;
+  // Where a key entered on the page is kept: sessionStorage, for this tab only.
+  const KEY_STORE = "qa-chat-key";
   const STAGES = {
     searching: "Searching the documents",
     writing: "Writing the answer",
@@ -42,8 +46,12 @@
     info: "M12 8h.01M11 12h1v5h1M12 3a9 9 0 1 0 0 18a9 9 0 0 0 0-18z",
     alert: "M12 8v5M12 16.5h.01M10.3 3.9L2.6 17.5A2 2 0 0 0 4.3 20.5h15.4a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0z",
     doc: "M7 3h7l5 5v13H7zM14 3v5h5",
+    key: "M8.5 15.5a3.5 3.5 0 1 1 0-7a3.5 3.5 0 0 1 0 7zM12 12h9M18 12v3M15.5 12v2",
+    up: "M7 11H4v9h3zM7 11l3.6-7.2A1.6 1.6 0 0 1 13.5 5L13 10h5.3a2 2 0 0 1 2 2.4l-1.3 6A2 2 0 0 1 17 20H7",
+    down: "M7 13H4V4h3zM7 13l3.6 7.2a1.6 1.6 0 0 0 2.9-1.2L13 14h5.3a2 2 0 0 0 2-2.4l-1.3-6A2 2 0 0 0 17 4H7",
   };
   let instances = 0;
+  let feedbacks = 0;
 
   /** An element with attributes and children; strings become text nodes, never markup. */
   function h(tag, attributes = {}, ...children) {
@@ -118,21 +126,33 @@
     }
   }
 
-  /** What went wrong with a request, in plain words, and whether trying again may help. */
-  async function problem(response, withKey) {
+  /** What went wrong with a request: {message} in plain words, and {requestId}, the id the
+   * service logged it under, for the person to quote. */
+  async function problem(response, chat) {
     let detail = "";
+    let requestId = response.headers.get("X-Request-ID") || "";
     try {
       const body = await response.json();
       if (typeof body.detail === "string") detail = body.detail;
       else if (Array.isArray(body.detail) && body.detail.length) detail = body.detail[0].msg;
+      if (typeof body.request_id === "string") requestId = body.request_id;
     } catch {
       // Not JSON: the status says enough.
     }
+    return { message: explain(response, detail, chat), requestId };
+  }
+
+  function explain(response, detail, chat) {
     const seconds = Number(response.headers.get("Retry-After")) || 0;
     const wait = seconds ? ` Try again in ${seconds} second${seconds === 1 ? "" : "s"}.` : "";
     switch (response.status) {
       case 401:
-        return withKey
+        if (chat.keyEntry) {
+          return chat.key
+            ? "The service did not accept this key (401). Enter another one."
+            : "The service asks for an API key (401). Enter one to ask questions.";
+        }
+        return chat.key
           ? "The service did not accept this page's key (401). Ask whoever runs the page to check it."
           : "The service asks for a key, which this page does not have (401).";
       case 403:
@@ -154,6 +174,28 @@
     }
   }
 
+  function storedKey() {
+    try {
+      return sessionStorage.getItem(KEY_STORE) || "";
+    } catch {
+      return ""; // storage refused (a sandboxed frame): the key lasts as long as the page
+    }
+  }
+
+  function keepKey(key) {
+    try {
+      if (key) sessionStorage.setItem(KEY_STORE, key);
+      else sessionStorage.removeItem(KEY_STORE);
+    } catch {
+      // As above: kept in the page only.
+    }
+  }
+
+  /** "Request id: …", for the person to quote to whoever runs the service; nothing without one. */
+  function requestLine(requestId) {
+    return requestId ? h("p", { class: "request-id" }, "Request id: ", h("span", { class: "id" }, requestId)) : null;
+  }
+
   class QaChat extends HTMLElement {
     connectedCallback() {
       if (this.shadowRoot) return;
@@ -162,7 +204,9 @@
         if (this.hasAttribute(name)) settings[name] = this.getAttribute(name);
       }
       this.endpoint = settings.endpoint.endsWith("/") ? settings.endpoint : `${settings.endpoint}/`;
-      this.key = settings.key;
+      this.keyEntry = this.hasAttribute("key-entry");
+      this.key = settings.key || (this.keyEntry ? storedKey() : "");
+      this.afterKey = null;
       this.page = this.getAttribute("mode") === "page";
       this.uid = `qa${++instances}`;
       this.history = [];
@@ -191,8 +235,13 @@
       const styles = h("link", { rel: "stylesheet", href: settings.styles });
       this.root = h("div", { class: `root ${this.page ? "page" : "floating"}`, hidden: true });
       // Shown once styled: never a flash of bare buttons on the host page.
-      styles.addEventListener("load", () => { this.root.hidden = false; });
-      styles.addEventListener("error", () => { this.root.hidden = false; });
+      const reveal = () => {
+        this.root.hidden = false;
+        // The page's first question is for a key, when it has none.
+        if (this.page && this.keyForm && !this.keyForm.hidden) this.keyInput.focus();
+      };
+      styles.addEventListener("load", reveal);
+      styles.addEventListener("error", reveal);
       shadow.append(styles, this.root);
 
       const titleId = `${this.uid}-title`;
@@ -210,6 +259,7 @@
         h("span", { class: "vh" }, "New conversation"),
       );
       this.newButton.addEventListener("click", () => this.clear());
+      if (this.keyEntry) this.buildKeyForm();
       const head = h(
         "header",
         { class: "head" },
@@ -219,6 +269,7 @@
           h("h2", { id: titleId }, settings.title),
           h("p", { class: "sub" }, "Answers quote the organisation's documents."),
         ),
+        this.keyButton || null,
         this.newButton,
       );
       if (!this.page) {
@@ -278,6 +329,7 @@
 
       this.panel.append(
         head,
+        ...(this.keyForm ? [this.keyForm] : []),
         this.log,
         h("div", { class: "compose" }, this.form, h("p", { id: hintId, class: "hint" }, "Enter sends · Shift+Enter starts a new line")),
         this.announcer,
@@ -303,6 +355,104 @@
       );
       this.launcher.addEventListener("click", () => (this.panel.hidden ? this.open() : this.close()));
       this.root.append(this.panel, this.launcher);
+    }
+
+    /** The form a person enters an API key in, and the header's button that opens it. */
+    buildKeyForm() {
+      const formId = `${this.uid}-keys`;
+      const inputId = `${this.uid}-key`;
+      const titleId = `${this.uid}-key-title`;
+      const helpId = `${this.uid}-key-help`;
+      this.keyMessage = h("p", { class: "key-title", id: titleId }, "This service asks for an API key.");
+      this.keyInput = h("input", {
+        id: inputId,
+        type: "password",
+        autocomplete: "off",
+        autocapitalize: "off",
+        spellcheck: "false",
+        "aria-describedby": helpId,
+      });
+      this.forgetButton = h("button", { type: "button", class: "action key-forget" }, "Forget the key");
+      this.forgetButton.addEventListener("click", () => this.forgetKey());
+      this.keyForm = h(
+        "form",
+        { class: "key-form", id: formId, "aria-labelledby": titleId },
+        this.keyMessage,
+        h(
+          "div",
+          { class: "key-row" },
+          h("label", { for: inputId }, "API key"),
+          this.keyInput,
+          h("button", { type: "submit", class: "key-use" }, "Use this key"),
+        ),
+        h("p", { class: "key-help", id: helpId }, "Kept in this browser tab only, until it is closed. Whoever runs the service gives out the keys."),
+        this.forgetButton,
+      );
+      this.keyForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.useKey(this.keyInput.value.trim());
+      });
+      this.keyForm.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && this.key) {
+          event.stopPropagation();
+          this.hideKeyForm();
+          this.keyButton.focus();
+        }
+      });
+      this.keyButton = h(
+        "button",
+        { type: "button", class: "icon-button", title: "API key", "aria-controls": formId, "aria-expanded": "false" },
+        icon("key"),
+        h("span", { class: "vh" }, "API key"),
+      );
+      this.keyButton.addEventListener("click", () => (this.keyForm.hidden ? this.showKeyForm() : this.hideKeyForm()));
+      this.keyForm.hidden = true;
+      if (!this.key) this.showKeyForm(undefined, false);
+    }
+
+    showKeyForm(message = "This service asks for an API key.", focus = true) {
+      this.keyMessage.textContent = message;
+      this.forgetButton.hidden = !this.key;
+      this.keyForm.hidden = false;
+      this.keyButton.setAttribute("aria-expanded", "true");
+      if (focus) this.keyInput.focus();
+    }
+
+    hideKeyForm() {
+      this.keyForm.hidden = true;
+      this.keyButton.setAttribute("aria-expanded", "false");
+    }
+
+    useKey(key) {
+      if (!key) {
+        this.keyMessage.textContent = "Enter a key first: the service asks for one.";
+        this.keyInput.focus();
+        return;
+      }
+      this.key = key;
+      keepKey(key);
+      this.keyInput.value = "";
+      this.hideKeyForm();
+      this.say("The key is kept until this tab is closed.");
+      const retry = this.afterKey;
+      this.afterKey = null;
+      if (retry) retry();
+      else this.input.focus();
+    }
+
+    forgetKey() {
+      this.key = "";
+      keepKey("");
+      this.showKeyForm("The key is forgotten. Enter a key to ask questions.");
+    }
+
+    /** A request refused with 401: the key (if any) is dropped, and the form asks for one;
+     * ``retry`` runs once a key is entered. */
+    askForKey(message, retry) {
+      this.key = "";
+      keepKey("");
+      this.afterKey = retry;
+      this.showKeyForm(message);
     }
 
     open() {
@@ -397,15 +547,21 @@
           signal: controller.signal,
         });
         if (!response.ok) {
-          outcome = { kind: "error", message: await problem(response, Boolean(this.key)) };
+          outcome = { kind: "error", ...(await problem(response, this)), status: response.status };
         } else {
+          const requestId = response.headers.get("X-Request-ID") || "";
+          outcome.requestId = requestId;
           for await (const { event, data } of serverSentEvents(response.body)) {
             const value = JSON.parse(data);
             if (event === "status") answer.status(value.stage);
             else if (event === "token") answer.add(value.text, value.citations);
             else if (event === "done") outcome = { kind: "done", body: value };
             else if (event === "error") {
-              outcome = { kind: "error", message: `The answer could not be finished: ${value.detail}.` };
+              outcome = {
+                kind: "error",
+                message: `The answer could not be finished: ${value.detail}.`,
+                requestId: value.request_id || requestId,
+              };
             }
           }
           if (outcome.kind === "lost") {
@@ -432,11 +588,15 @@
       } else if (outcome.kind === "stopped") {
         answer.stopped();
       } else {
-        answer.fail(outcome.message || "The connection was lost.", () => {
+        const retry = () => {
           asked.remove();
           answer.element.remove();
           this.ask(question, history);
-        });
+        };
+        const message = outcome.message || "The connection was lost.";
+        const needsKey = outcome.status === 401 && this.keyEntry;
+        answer.fail(message, outcome.requestId, needsKey ? () => this.askForKey(message, retry) : retry, needsKey);
+        if (needsKey) this.askForKey(message, retry);
       }
       this.scrollDown();
     }
@@ -510,6 +670,8 @@
         const hint = body.language === "en" ? h("p", { class: "hint-text" }, "Try other words, or ask about something the documents cover.") : null;
         this.element.classList.add("refused");
         this.element.append(h("div", { class: "refusal" }, icon("info"), h("div", {}, h("p", { dir: direction(body.answer) }, body.answer), hint)));
+        const feedback = new FeedbackView(this.chat, this.question, body);
+        this.element.append(h("div", { class: "actions" }, feedback.buttons), feedback.form);
         return;
       }
       for (const citation of body.citations) this.citations.set(citation.n, citation);
@@ -532,7 +694,8 @@
       }
       const copy = h("button", { type: "button", class: "action" }, icon("copy"), "Copy answer and sources");
       copy.addEventListener("click", () => this.copy(body));
-      this.element.append(h("div", { class: "actions" }, copy));
+      const feedback = new FeedbackView(this.chat, this.question, body);
+      this.element.append(h("div", { class: "actions" }, copy, feedback.buttons), feedback.form);
     }
 
     stopped() {
@@ -541,13 +704,15 @@
       this.element.append(h("p", { class: "note" }, "Stopped."));
     }
 
-    fail(message, retry) {
+    /** The answer failed: why, the request's id to quote, and a button that tries again (or,
+     * for a key refused, asks for another). */
+    fail(message, requestId, retry, needsKey) {
       this.statusLine.remove();
       if (!this.textLength) this.text.remove();
-      const again = h("button", { type: "button", class: "action retry" }, "Try again");
+      const again = h("button", { type: "button", class: "action retry" }, needsKey ? "Enter a key" : "Try again");
       again.addEventListener("click", retry);
       this.element.classList.add("failed");
-      this.element.append(h("div", { class: "error", role: "alert" }, icon("alert"), h("div", {}, h("p", {}, message), again)));
+      this.element.append(h("div", { class: "error", role: "alert" }, icon("alert"), h("div", {}, h("p", {}, message), requestLine(requestId), again)));
     }
 
     async copy(body) {
@@ -608,19 +773,20 @@
       const path = citation.doc_id.split("/").map(encodeURIComponent).join("/");
       const query = new URLSearchParams({ start: String(citation.start), end: String(citation.end) });
       let message = "";
+      let requestId = "";
       try {
         const response = await this.chat.request(`v1/documents/${path}/text?${query}`);
         if (response.ok) {
           this.showContext(await response.json(), citation, body, meta);
           return;
         }
-        message = response.status === 404
-          ? "This document is no longer in the service."
-          : await problem(response, Boolean(this.chat.key));
+        const trouble = await problem(response, this.chat);
+        message = response.status === 404 ? "This document is no longer in the service." : trouble.message;
+        requestId = trouble.requestId;
       } catch {
         message = "The document could not be fetched. Check the connection.";
       }
-      body.replaceChildren(h("p", { class: "loading" }, message), h("blockquote", { dir: direction(citation.quote) }, citation.quote));
+      body.replaceChildren(h("p", { class: "loading" }, message), requestLine(requestId), h("blockquote", { dir: direction(citation.quote) }, citation.quote));
     }
 
     showContext(found, citation, body, meta) {
@@ -646,6 +812,97 @@
       const line = parseFloat(getComputedStyle(passage).lineHeight) || 23;
       body.scrollTop = Math.max(0, mark.offsetTop - 2 * line - 4);
       body.closest(".card").scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  /** Thumbs up or down on one answer, sent at once (POST /v1/feedback with the answer's id),
+   * then a comment if the person wants to add one, sent with the same rating: the service
+   * keeps one rating per answer, the last. */
+  class FeedbackView {
+    constructor(chat, question, body) {
+      this.chat = chat;
+      this.sent = { question, answer: body.answer };
+      if (body.id) this.sent.answer_id = body.id;
+      this.rating = null;
+      // Sent one after another, in order: a comment typed fast must not be overtaken by the
+      // rating sent before it (the service keeps the last).
+      this.sending = Promise.resolve();
+      this.thumbs = {
+        up: this.thumb("up", "Helpful"),
+        down: this.thumb("down", "Not helpful"),
+      };
+      this.buttons = h("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" }, this.thumbs.up, this.thumbs.down);
+      const inputId = `${chat.uid}-comment-${++feedbacks}`;
+      this.label = h("label", { for: inputId }, "Comment (optional)");
+      this.comment = h("textarea", { id: inputId, rows: "2", maxlength: "2000", dir: "auto" });
+      this.note = h("div", { class: "feedback-note" });
+      this.form = h(
+        "form",
+        { class: "comment", hidden: true },
+        this.label,
+        this.comment,
+        h("button", { type: "submit", class: "action send-comment" }, "Send comment"),
+      );
+      this.form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this.send(this.comment.value.trim());
+      });
+      this.comment.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.send(this.comment.value.trim());
+        }
+      });
+      this.form.prepend(this.note);
+    }
+
+    thumb(rating, label) {
+      const button = h("button", { type: "button", class: `thumb thumb-${rating}`, title: label, "aria-pressed": "false" }, icon(rating), h("span", { class: "vh" }, label));
+      button.addEventListener("click", () => this.rate(rating));
+      return button;
+    }
+
+    rate(rating) {
+      this.rating = rating;
+      for (const [name, button] of Object.entries(this.thumbs)) button.setAttribute("aria-pressed", String(name === rating));
+      this.label.textContent = rating === "down" ? "What was wrong with it? (optional)" : "Anything to add? (optional)";
+      this.form.hidden = false;
+      this.comment.focus();
+      this.send("");
+    }
+
+    send(comment) {
+      const body = { ...this.sent, rating: this.rating };
+      if (comment) body.comment = comment;
+      this.sending = this.sending.then(() => this.post(body, comment));
+    }
+
+    async post(body, comment) {
+      this.note.replaceChildren(comment ? "Sending your comment…" : "Sending…");
+      let failure = null;
+      try {
+        const response = await this.chat.request("v1/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        if (!response.ok) failure = await problem(response, this.chat);
+      } catch {
+        failure = { message: "The service could not be reached. Check the connection and try again.", requestId: "" };
+      }
+      this.note.classList.toggle("failed", Boolean(failure));
+      if (failure) {
+        this.note.replaceChildren(`The feedback could not be sent: ${failure.message}`, requestLine(failure.requestId) || "");
+        this.chat.say("The feedback could not be sent.");
+        return;
+      }
+      const thanks = comment ? "Thank you: your comment was sent." : "Thank you: your rating was sent.";
+      this.note.replaceChildren(thanks);
+      this.chat.say(thanks);
+      if (comment) {
+        this.comment.value = "";
+        this.thumbs[this.rating].focus();
+      }
     }
   }
 
