@@ -43,6 +43,11 @@ def schemathesis_config(key: str) -> schemathesis.Config:
     )
 
 
+# The longest path and query uvicorn's HTTP parser (httptools) takes; a longer one gets its
+# plain-text 400. A negative example of a bounded query parameter can pass it when each
+# character is four bytes, percent-encoded as twelve.
+REQUEST_LINE_LIMIT = 65_535
+
 # Read from the app's schema at collection, without loading any model. Invalid requests only
 # for operations that take input.
 CASES = [
@@ -89,6 +94,11 @@ def test_no_input_breaks_the_api(
     )
     def check(case: Case[Any]) -> None:
         response = case.call(timeout=30)
+        if len(response.request.path_url) > REQUEST_LINE_LIMIT:
+            # Refused by uvicorn (httptools) before any of the service's code runs, in its own
+            # words: no route sees a query string of tens of thousands of encoded characters.
+            assert response.status_code == 400, case.as_curl_command()
+            return
         assert response.status_code < 500, (case.as_curl_command(), response.text[:500])
         if 400 <= response.status_code < 500:
             content_type = response.headers.get("content-type", [""])[0]
