@@ -136,6 +136,16 @@ def ask(page: Page, question: str, answers: int) -> Locator:
     return answer
 
 
+def tab_to(page: Page, kind: str, key: str = "Tab") -> dict[str, Any]:
+    """Presses ``key`` until an element of class ``kind`` has the focus; what it is then."""
+    for _ in range(30):
+        page.keyboard.press(key)
+        now = focused(page)
+        if kind in now["cls"].split():
+            return now
+    raise AssertionError(f"{key} never reached a {kind}")
+
+
 def focused(page: Page) -> dict[str, Any]:
     """What has the keyboard focus, inside the widget's shadow root too."""
     found: dict[str, Any] = page.evaluate(

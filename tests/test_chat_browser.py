@@ -36,6 +36,7 @@ from tests.chat_pages import (
     chat_site,
     focused,
     launch,
+    tab_to,
     widget,
 )
 from tests.conftest import INTERPOL_NEWS
@@ -209,15 +210,7 @@ def test_the_whole_flow_by_keyboard(site: tuple[str, str], page: Page) -> None:
     page.goto(f"{host}/plain")
     chat = widget(page)
 
-    def tab_to(kind: str, key: str = "Tab") -> dict[str, Any]:
-        for _ in range(30):
-            page.keyboard.press(key)
-            now = focused(page)
-            if kind in now["cls"].split():
-                return now
-        raise AssertionError(f"{key} never reached a {kind}")
-
-    tab_to("launcher")
+    tab_to(page, "launcher")
     page.keyboard.press("Enter")
     assert chat.locator(".panel").is_visible() and focused(page)["tag"] == "textarea"
     page.keyboard.type(QUESTION)
@@ -225,7 +218,7 @@ def test_the_whole_flow_by_keyboard(site: tuple[str, str], page: Page) -> None:
     answer = chat.locator("article.msg.bot").first
     answer.locator(".actions").wait_for()
 
-    chip = tab_to("chip", "Shift+Tab")
+    chip = tab_to(page, "chip", "Shift+Tab")
     assert chip["label"].startswith("Source ")
     outline = page.evaluate(
         "() => getComputedStyle(document.querySelector('qa-chat').shadowRoot.activeElement)"
@@ -235,7 +228,7 @@ def test_the_whole_flow_by_keyboard(site: tuple[str, str], page: Page) -> None:
     page.keyboard.press("Enter")
     answer.locator(".card mark").wait_for()
     assert focused(page)["tag"] == "h3"
-    tab_to("context")  # the passage scrolls by keyboard
+    tab_to(page, "context")  # the passage scrolls by keyboard
     page.keyboard.press("Escape")
     assert answer.locator(".card").count() == 0 and "chip" in focused(page)["cls"]
     page.keyboard.press("Escape")
@@ -500,15 +493,7 @@ def test_the_whole_feedback_flow_by_keyboard(
     page.goto(f"{host}/plain")
     chat = widget(page)
 
-    def tab_to(kind: str, key: str = "Tab") -> dict[str, Any]:
-        for _ in range(30):
-            page.keyboard.press(key)
-            now = focused(page)
-            if kind in now["cls"].split():
-                return now
-        raise AssertionError(f"{key} never reached a {kind}")
-
-    tab_to("launcher")
+    tab_to(page, "launcher")
     page.keyboard.press("Enter")
     page.keyboard.type(XSS_QUESTION)
     page.keyboard.press("Enter")
@@ -516,7 +501,7 @@ def test_the_whole_feedback_flow_by_keyboard(
     answer.locator(".actions").wait_for()
 
     # Back from the question box: the answer's last controls are its thumbs.
-    assert tab_to("thumb-down", "Shift+Tab")["text"] == "Not helpful"
+    assert tab_to(page, "thumb-down", "Shift+Tab")["text"] == "Not helpful"
     page.keyboard.press("Shift+Tab")
     assert "thumb-up" in focused(page)["cls"]
     page.keyboard.press("Tab")
