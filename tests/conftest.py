@@ -1,5 +1,6 @@
 """Shared fixtures. pytest runs with sockets disabled except loopback (see pyproject.toml)."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from tests.postgres import new_database, running_postgres
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 INTERPOL_NEWS = SHARED / "corpus" / "interpol-news"
+
+
+def environment_without_settings() -> dict[str, str]:
+    """This process's environment without any ``QA_`` setting: what a ``qa`` command or a
+    server started by a test inherits, so that the developer's own settings never leak in."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+
+
 # Where TestClient's requests come from: the service's own machine, which it answers without an
 # API key when it has no keys file (TestClient's default, "testclient", is no address).
 ON_THIS_MACHINE = ("127.0.0.1", 50000)

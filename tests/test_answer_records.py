@@ -2,7 +2,6 @@
 stream's ``done`` event and ``qa ask --json``, over real HTTP and a real database."""
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from qa_service.api.errors import ANSWER_NOT_RECORDED, DATABASE_UNAVAILABLE
 from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.problems import error_event, problem
 from tests.servers import free_port, serving
 from tests.test_api_ask import sse_events
@@ -139,7 +138,7 @@ def test_a_record_holds_nothing_of_a_document_its_caller_may_not_read(
 
 
 def test_qa_ask_json_prints_the_recorded_id(tmp_path: Path) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     environment |= {"QA_DATA_DIR": str(tmp_path / "cli"), "QA_LLM": "extractive"}
 
     def qa(*args: str) -> subprocess.CompletedProcess[str]:

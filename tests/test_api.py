@@ -1,7 +1,6 @@
 """The FastAPI skeleton: liveness at once, readiness once the store and model are loaded; what
 every route shares: answered hosts, body limits, short error bodies, offline docs pages."""
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from qa_service.core.config import Settings
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE, REPO
+from tests.conftest import INTERPOL_NEWS, ON_THIS_MACHINE, REPO, environment_without_settings
 from tests.problems import problem
 from tests.servers import free_port, running_server
 
@@ -110,7 +109,7 @@ def test_allowed_hosts_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_serve_answers_the_host_it_binds(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-c", "from qa_service.cli import app; app()", "serve"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = environment_without_settings()
     env |= {"QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive", "PYTHONPATH": str(REPO)}
     with running_server(
         [*command, "--host", "127.0.0.2", "--port", str(port)],

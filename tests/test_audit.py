@@ -4,7 +4,6 @@
 
 import datetime as dt
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from qa_service.core.audit import GENESIS, AuditAction, AuditLog, record_hash
 from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile, Role
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.problems import problem
 from tests.processes import run_together
 from tests.servers import free_port, serving
@@ -120,7 +119,7 @@ def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     return {**environment, "QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive"}
 
 

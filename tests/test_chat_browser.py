@@ -39,7 +39,7 @@ from tests.chat_pages import (
     tab_to,
     widget,
 )
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 
 ARABIC_QUESTION = "أين اجتمع رؤساء الشرطة؟"
 DESKTOP = ViewportSize(width=1280, height=860)
@@ -429,7 +429,7 @@ COMMENT = "It says where, but I asked about the meeting in Rabat."
 
 def exported_down(site_folder: Path) -> list[dict[str, Any]]:
     """``qa feedback export --rating down`` on the site's service, as a person would run it."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "qa"), "feedback", "export", "--rating", "down"],
         env={**environment, "QA_DATA_DIR": str(site_folder / "data")},

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from qa_service import cli
 from tests import samples
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 
 QA = str(Path(sys.executable).parent / "qa")
 
@@ -26,7 +26,7 @@ def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     return {**environment, "QA_DATA_DIR": str(tmp_path / "data")}
 
 

@@ -1,7 +1,6 @@
 """``qa eval`` end to end: real processes, a real store and model, extractive answers."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from eval.harness import EvalOptions, evaluate
 from qa_service.services import Services
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 
 QA = str(Path(sys.executable).parent / "qa")
 QUESTIONS = [
@@ -32,7 +31,7 @@ def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     return {**environment, "QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive"}
 
 

@@ -3,7 +3,6 @@ record of the answer it refers to; ``qa feedback list`` and ``qa feedback export
 back, and the export loads as an evaluation dataset."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.problems import problem
 from tests.scrape import moved, scrape
 from tests.servers import free_port, serving
@@ -222,7 +221,7 @@ def test_a_database_that_is_down_is_a_503(answering: Services, tmp_path: Path) -
 
 
 def qa(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     return subprocess.run(
         [QA, "feedback", *args],
         env={**environment, "QA_DATABASE_URL": database_url},

@@ -4,7 +4,6 @@
 import hashlib
 import hmac
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from qa_service.api.auth import (
 from qa_service.core.config import Settings
 from qa_service.core.keys import Caller, KeyRing, KeysFile, KeysFileError, Role
 from qa_service.services import Services, build_api
+from tests.conftest import environment_without_settings
 from tests.problems import problem
 from tests.servers import serving
 
@@ -262,7 +262,7 @@ def qa(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     return {**environment, "QA_DATA_DIR": str(tmp_path / "data")}
 
 

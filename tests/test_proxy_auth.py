@@ -2,7 +2,6 @@
 count only from the proxy's address (127.0.0.2 here, a second loopback address), anything else
 carrying them is refused, and the user is who the records and the audit log name."""
 
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from qa_service.core.config import Settings
 from qa_service.core.database import Database
 from qa_service.core.keys import KeysFile
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.problems import problem
 from tests.servers import free_port, running_server, serving
 
@@ -160,7 +159,7 @@ def test_qa_serve_behind_a_proxy_on_every_address(tmp_path: Path) -> None:
     """``qa serve --host 0.0.0.0`` without keys starts when a proxy signs users in; it judges
     the proxy by the address a request comes from, whatever X-Forwarded-For says, and answers
     nobody else."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     environment |= {
         "QA_DATA_DIR": str(tmp_path / "data"),
         "QA_LLM": "extractive",

@@ -6,7 +6,6 @@ document text."""
 import io
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from qa_service.core.logs import RequestIdFilter
 from qa_service.core.schema import Passage
 from qa_service.embedders.base import Embedder
 from qa_service.services import Services, build_api
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.problems import error_event, problem
 from tests.servers import free_port, running_server, serving
 
@@ -264,7 +263,7 @@ def one_document(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_qa_serve_logs_each_request_under_its_id(
     tmp_path: Path, one_document: Path, log_format: str
 ) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     env = environment | {
         "QA_DATA_DIR": str(tmp_path / "data"),
         "QA_LLM": "extractive",

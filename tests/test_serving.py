@@ -3,7 +3,6 @@ ingest and delete documents on the same data folder."""
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import INTERPOL_NEWS
+from tests.conftest import INTERPOL_NEWS, environment_without_settings
 from tests.servers import free_port, running_server
 
 QA = str(Path(sys.executable).parent / "qa")
@@ -55,7 +54,7 @@ def _answer_key(body: dict[str, Any]) -> tuple[Any, ...]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    environment = environment_without_settings()
     env = {**environment, "QA_DATA_DIR": str(root / "data"), "QA_LLM": "extractive"}
     # Room for every question at once: what is measured is answers, not admission.
     env |= {"QA_MAX_ANSWERS_IN_FLIGHT": "16", "QA_MAX_ANSWERS_QUEUED": "16"}
@@ -140,7 +139,7 @@ def test_two_servers_and_an_ingest_share_one_chroma_server(tmp_path: Path) -> No
     chroma_port = free_port()
     chroma = str(Path(sys.executable).parent / "chroma")
     chroma_url = f"http://127.0.0.1:{chroma_port}"
-    base = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    base = environment_without_settings()
     base.update({"QA_LLM": "extractive", "QA_CHROMA_URL": chroma_url})
 
     def env(name: str) -> dict[str, str]:
