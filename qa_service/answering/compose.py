@@ -105,4 +105,6 @@ class ExtractiveComposer:
             yield self.prompts.refusal("en")
             return
         for index, item in enumerate(chosen):
-            yield ("" if index == 0 else " ") + f"{item.sentence.text} [{item.passage + 1}]"
+            # One line: a sentence of hand-wrapped text keeps its line breaks in the document.
+            quoted = " ".join(item.sentence.text.split())
+            yield ("" if index == 0 else " ") + f"{quoted} [{item.passage + 1}]"

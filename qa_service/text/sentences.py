@@ -1,5 +1,6 @@
 """Sentences with exact character spans, and the content words used to compare them."""
 
+import itertools
 import re
 from collections.abc import Set
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ def split_sentences(text: str, language: str = "en") -> list[Sentence]:
     """Sentences of ``text``, trimmed, each with ``text[start:end] == sentence.text``.
 
     A blank line always ends a sentence: a heading or title has no full stop, and pysbd would
-    glue it to the sentence after it ("Ex on the Beach Ex on the Beach is a ...")."""
+    glue it to the sentence after it ("Ex on the Beach Ex on the Beach is a ...").
+    A single line break does not (``soft_line_breaks``)."""
     segmenter = _SEGMENTERS.get(language, _SEGMENTERS["en"]).get()
     sentences = []
     offset = 0
@@ -48,7 +50,7 @@ def split_sentences(text: str, language: str = "en") -> list[Sentence]:
         offset = begin + len(paragraph)
         if not paragraph.strip():
             continue
-        for span in segmenter.segment(paragraph):
+        for span in segmenter.segment(soft_line_breaks(paragraph)):
             raw = paragraph[span.start : span.end]
             start = begin + span.start + len(raw) - len(raw.lstrip())
             end = begin + span.start + len(raw.rstrip())
@@ -58,6 +60,29 @@ def split_sentences(text: str, language: str = "en") -> list[Sentence]:
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+# A line that starts a block of its own: a list item, a heading, a table row, a quote, a fence.
+_BLOCK_LINE = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]|\d{1,3}[.)][ \t]|#|\||>|```)")
+
+
+def soft_line_breaks(paragraph: str) -> str:
+    r"""``paragraph`` with each line break inside running text turned into a space (the same
+    length, so offsets hold).
+
+    Hand-wrapped text (Markdown, plain-text mail, the lines a PDF page is extracted as) breaks
+    lines mid-sentence, and pysbd ends a sentence at every line break: "the keyword index of\n
+    every replica" became two sentences that each say nothing. A break stays where the next
+    line starts a block (a list item, a heading, a table row) or the line before is a heading
+    or a table row, as Markdown reads them.
+
+    >>> soft_line_breaks("is found by every\nreplica.\n- one\n- two")
+    'is found by every replica.\n- one\n- two'
+    """
+    lines = paragraph.split("\n")
+    joined = lines[0]
+    for before, line in itertools.pairwise(lines):
+        hard = _BLOCK_LINE.match(line) or before.lstrip().startswith(("#", "|"))
+        joined += ("\n" if hard else " ") + line
+    return joined
 
 
 # A month's name or abbreviation, in any case.
