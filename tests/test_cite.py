@@ -108,6 +108,15 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
     ]
 
 
+def test_a_line_break_in_an_answer_ends_its_sentence() -> None:
+    # Unlike a document's wrapped line: a model breaking a line has finished saying something.
+    claims = parse_claims("The meeting was held in Lyon [1]\nDelegates came from 12 countries [2]")
+    assert [(c.text, c.cited) for c in claims] == [
+        ("The meeting was held in Lyon", (1,)),
+        ("Delegates came from 12 countries", (2,)),
+    ]
+
+
 def test_nothing_to_check(checker: CitationChecker) -> None:
     assert not checker.run("", PASSAGES).supported
     assert not checker.run("The meeting was in Lyon [1].", []).supported
