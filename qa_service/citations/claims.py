@@ -21,8 +21,8 @@ def parse_claims(answer: str) -> list[Claim]:
     A line break ends a sentence here: in a document it may only wrap a line, but a model that
     breaks a line has ended what it was saying (a list item, a sentence without its stop)."""
     claims: list[Claim] = []
-    lines = [sentence for line in answer.split("\n") for sentence in split_sentences(line)]
-    for sentence in lines:
+    sentences = [sentence for line in answer.split("\n") for sentence in split_sentences(line)]
+    for sentence in sentences:
         text = sentence.text
         # A marker that opens a sentence ("... Lyon. [2] Next") belongs to the previous one.
         leading = re.match(r"^(\s*\[\d+(?:\s*,\s*\d+)*\])+", text)

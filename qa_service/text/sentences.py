@@ -78,11 +78,11 @@ def soft_line_breaks(paragraph: str) -> str:
     'is found by every replica.\n- one\n- two'
     """
     lines = paragraph.split("\n")
-    joined = lines[0]
+    pieces = [lines[0]]
     for before, line in itertools.pairwise(lines):
         hard = _BLOCK_LINE.match(line) or before.lstrip().startswith(("#", "|"))
-        joined += ("\n" if hard else " ") + line
-    return joined
+        pieces += ("\n" if hard else " ", line)
+    return "".join(pieces)
 
 
 # A month's name or abbreviation, in any case.
